@@ -1,0 +1,82 @@
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyPluginAsync,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from './config.ts';
+import type { Db } from './db/database.ts';
+import { ErrorResponse } from './errors/error-schema.ts';
+import { healthRoutes } from './health/health.routes.ts';
+import { installErrorHandling } from './http/error-handler.ts';
+import type { JobQueue } from './jobs/job-queue.ts';
+import type { Services } from './services.ts';
+
+/** What the HTTP layer needs; feature routes receive it as their plugin options. */
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  queue: JobQueue;
+  services: Services;
+  logger: Logger;
+  /** Extra route plugins, registered after the feature routes (used by tests and embedders). */
+  extraRoutes?: FastifyPluginAsync<{ deps: AppDeps }>[];
+}
+
+export type App = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    // allErrors: a 400 lists every bad field at once, not only the first.
+    ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false } },
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  // Infrastructure first: errors, schemas, documentation.
+  installErrorHandling(app);
+  app.addSchema(ErrorResponse);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'PartnerLoop API',
+        version: '1',
+        description: 'Partner program inside your CRM: partners, registrations, commissions, payouts.',
+      },
+      servers: [{ url: deps.config.publicUrl }],
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  // Then features.
+  await app.register(healthRoutes, { deps });
+  for (const routes of deps.extraRoutes ?? []) await app.register(routes, { deps });
+
+  return app;
+}

@@ -1,0 +1,193 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { type Config, ConfigError, loadConfig } from './config.ts';
+import { MigrationError, migrateDown, migrateUp, migrationStatus } from './db/migrator.ts';
+import { openDatabase } from './db/open-database.ts';
+import { ensureTemplate } from './db/pglite-template.ts';
+import { createRuntime, embeddedDatabaseDir, PendingMigrationsError, type Runtime } from './runtime.ts';
+import { startApi } from './server.ts';
+import { startWorker } from './worker.ts';
+
+type Role = 'all' | 'api' | 'worker';
+
+const program = new Command('partnerloop')
+  .description('PartnerLoop: a partner program inside your CRM')
+  .showHelpAfterError()
+  .configureOutput({ outputError: (text, write) => write(text) });
+
+program
+  .command('start')
+  .description('run the API and the job workers in one process (the embedded default); migrates first')
+  .action(() => serve('all'));
+
+program
+  .command('api')
+  .description('run the HTTP API only (expects an up-to-date database: run `migrate up` first)')
+  .action(() => serve('api'));
+
+program
+  .command('worker')
+  .description('run the job workers only (expects an up-to-date database: run `migrate up` first)')
+  .action(() => serve('worker'));
+
+const migrate = program.command('migrate').description('manage the database schema');
+migrate
+  .command('up')
+  .description('apply every pending migration')
+  .action(() =>
+    withDatabase(async (db) => {
+      const applied = await migrateUp(db);
+      console.log(applied.length ? `applied: ${applied.join(', ')}` : 'already up to date');
+    }),
+  );
+migrate
+  .command('down')
+  .description('revert the most recent migration')
+  .action(() =>
+    withDatabase(async (db) => {
+      const reverted = await migrateDown(db);
+      console.log(reverted.length ? `reverted: ${reverted.join(', ')}` : 'nothing to revert');
+    }),
+  );
+migrate
+  .command('status')
+  .description('list migrations and whether each is applied')
+  .action(() =>
+    withDatabase(async (db) => {
+      for (const m of await migrationStatus(db)) {
+        console.log(
+          `${m.executedAt ? 'applied' : 'pending'}  ${m.name}${m.executedAt ? `  ${m.executedAt.toISOString()}` : ''}`,
+        );
+      }
+    }),
+  );
+
+const jobs = program.command('jobs').description('inspect and retry background jobs');
+jobs
+  .command('failed')
+  .description('list jobs that spent all their attempts')
+  .option('--limit <n>', 'how many to list', positiveInteger, 100)
+  .option('--json', 'print JSON lines instead of a table')
+  .action((options: { limit: number; json?: boolean }) =>
+    withRuntime(async (runtime) => {
+      const failed = await runtime.queue.listFailed(options.limit);
+      if (options.json) {
+        for (const job of failed) console.log(JSON.stringify(job));
+        return;
+      }
+      if (failed.length === 0) console.log('no failed jobs');
+      for (const job of failed) {
+        console.log(
+          `${job.id}  ${job.name}  attempts=${job.attemptsMade}  ${job.failedAt?.toISOString() ?? ''}  ${job.error}`,
+        );
+      }
+    }),
+  );
+jobs
+  .command('retry')
+  .description('put failed jobs back in the queue with fresh attempts')
+  .argument('[ids...]', 'ids of the failed jobs (see `jobs failed`)')
+  .option('--all', 'retry every failed job')
+  .action((ids: string[], options: { all?: boolean }) =>
+    withRuntime(async (runtime) => {
+      if (!options.all && ids.length === 0) throw new UsageError('give job ids, or --all');
+      const count = await runtime.queue.retryFailed(options.all ? undefined : ids);
+      console.log(`requeued ${count} job(s)`);
+    }),
+  );
+
+program
+  .command('prepare')
+  .description('prepare the embedded database template so the first start is quick (run by npm install)')
+  .action(async () => {
+    const made = await ensureTemplate();
+    console.log(made ? 'embedded database template prepared' : 'embedded database template already present');
+  });
+
+class UsageError extends Error {}
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+function config(): Config {
+  return loadConfig(process.env);
+}
+
+async function withDatabase(task: (db: Awaited<ReturnType<typeof openDatabase>>['db']) => Promise<void>) {
+  const cfg = config();
+  const database = await openDatabase({ databaseUrl: cfg.databaseUrl, pgliteDir: embeddedDatabaseDir(cfg) });
+  try {
+    await task(database.db);
+  } finally {
+    await database.close();
+  }
+}
+
+async function withRuntime(task: (runtime: Runtime) => Promise<void>) {
+  const runtime = await createRuntime({ config: config(), migrations: 'check' });
+  try {
+    await task(runtime);
+  } finally {
+    await runtime.close();
+  }
+}
+
+async function serve(role: Role): Promise<void> {
+  const cfg = config();
+  const runtime = await createRuntime({ config: cfg, migrations: role === 'all' ? 'auto' : 'check' });
+  const { logger } = runtime;
+  const api = role === 'worker' ? undefined : await startApi(runtime);
+  if (role !== 'api') await startWorker(runtime);
+  logger.info(
+    { role, database: runtime.database.describe, queue: runtime.queue.kind },
+    'partnerloop started',
+  );
+  if (api) console.log(`PartnerLoop (${role}) listening on ${api.url}  (API docs: ${api.url}/docs)`);
+  else console.log(`PartnerLoop (worker) running on ${runtime.queue.kind} jobs`);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing in-flight requests and jobs');
+    const force = setTimeout(() => {
+      logger.error('shutdown timed out; exiting with work still in flight');
+      process.exit(1);
+    }, cfg.shutdownTimeoutMs);
+    force.unref();
+    try {
+      // Stop taking requests first (in-flight ones finish), then let running jobs finish.
+      await api?.app.close();
+      await runtime.close();
+      logger.info('shut down cleanly');
+      process.exit(0);
+    } catch (error) {
+      logger.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+function explain(error: unknown): string {
+  if (
+    error instanceof ConfigError ||
+    error instanceof PendingMigrationsError ||
+    error instanceof UsageError
+  ) {
+    return error.message;
+  }
+  if (error instanceof MigrationError) return error.message;
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  console.error(`partnerloop: ${explain(error)}`);
+  process.exit(1);
+}

@@ -1,0 +1,82 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { redactUrl } from '../config.ts';
+import type { Database } from './database.ts';
+import { PGliteDialect } from './pglite-dialect.ts';
+import { readTemplate, saveTemplate } from './pglite-template.ts';
+
+export type DatabaseKind = 'postgres' | 'pglite';
+
+export interface DatabaseHandle {
+  db: Kysely<Database>;
+  kind: DatabaseKind;
+  /** Where the data lives, safe to print (no password). */
+  describe: string;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /** PostgreSQL connection string; when absent, PGlite is used. */
+  databaseUrl?: string | undefined;
+  /** PGlite's data directory; "memory" for a throw-away database. */
+  pgliteDir?: string | 'memory';
+  poolMax?: number;
+}
+
+/*
+ * Both drivers return the same JavaScript values for the same SQL types, so no query depends on
+ * which one runs it: int8 → bigint (money is counted in minor units), numeric → string (exact),
+ * date → 'YYYY-MM-DD' string (a calendar day has no time zone), timestamptz → Date.
+ */
+const INT8 = 20;
+const NUMERIC = 1700;
+const DATE = 1082;
+
+const pgTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === INT8) return (value: string) => BigInt(value);
+    if (oid === NUMERIC || oid === DATE) return (value: string) => value;
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
+  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.poolMax ?? 10);
+  return openPglite(options.pgliteDir ?? 'memory');
+}
+
+function openPostgres(url: string, max: number): DatabaseHandle {
+  const pool = new pg.Pool({ connectionString: url, max, types: pgTypes, connectionTimeoutMillis: 5_000 });
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, kind: 'postgres', describe: redactUrl(url), close: () => db.destroy() };
+}
+
+async function openPglite(dir: string): Promise<DatabaseHandle> {
+  const parsers = {
+    [pgliteTypes.INT8]: (value: string) => BigInt(value),
+    [pgliteTypes.NUMERIC]: (value: string) => value,
+    [pgliteTypes.DATE]: (value: string) => value,
+  };
+  const inMemory = dir === 'memory';
+  const isNew = inMemory || !existsSync(path.join(dir, 'PG_VERSION'));
+  if (!inMemory) mkdirSync(dir, { recursive: true });
+  const template = isNew ? readTemplate() : undefined;
+  const pglite = new PGlite(inMemory ? undefined : dir, {
+    parsers,
+    ...(template ? { loadDataDir: template } : {}),
+  });
+  await pglite.waitReady;
+  if (isNew && !template) await saveTemplate(pglite).catch(() => {});
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  return {
+    db,
+    kind: 'pglite',
+    describe: inMemory ? 'PGlite (in memory)' : `PGlite at ${dir}`,
+    close: () => db.destroy(),
+  };
+}

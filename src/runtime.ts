@@ -1,0 +1,118 @@
+import path from 'node:path';
+import { type Logger, pino } from 'pino';
+import { type Clock, systemClock } from './clock.ts';
+import type { Config } from './config.ts';
+import type { Db } from './db/database.ts';
+import { migrateUp, pendingMigrations } from './db/migrator.ts';
+import { type DatabaseHandle, openDatabase } from './db/open-database.ts';
+import type { InboxProcessor } from './inbox/inbox-processors.ts';
+import { allJobs } from './jobs/all-jobs.ts';
+import { BullmqQueue } from './jobs/bullmq-queue.ts';
+import { InProcessQueue } from './jobs/in-process-queue.ts';
+import type { JobDefinition } from './jobs/job.ts';
+import type { JobQueue } from './jobs/job-queue.ts';
+import { JobRegistry } from './jobs/job-registry.ts';
+import { OutboxRelay } from './jobs/outbox-relay.ts';
+import { loggerOptions } from './logger.ts';
+import { resolveSecrets } from './secrets.ts';
+import type { Services } from './services.ts';
+
+export interface RuntimeOptions {
+  config: Config;
+  logger?: Logger;
+  /** An already open database (tests); otherwise opened from the configuration. */
+  database?: DatabaseHandle;
+  /** 'auto' migrates up, 'check' refuses to run with pending migrations, 'skip' does neither. */
+  migrations?: 'auto' | 'check' | 'skip';
+  jobs?: JobDefinition<any>[];
+  inboxProcessors?: Map<string, InboxProcessor>;
+  clock?: Clock;
+  /** Redis key prefix for BullMQ (tests isolate themselves with it). */
+  queuePrefix?: string;
+}
+
+/** The process-wide parts every role shares: database, job queue, outbox relay, services. */
+export interface Runtime {
+  config: Config;
+  logger: Logger;
+  database: DatabaseHandle;
+  db: Db;
+  registry: JobRegistry;
+  queue: JobQueue;
+  relay: OutboxRelay;
+  services: Services;
+  close(): Promise<void>;
+}
+
+export class PendingMigrationsError extends Error {
+  constructor(readonly pending: string[]) {
+    super(
+      `${pending.length} database migration(s) pending (${pending.join(', ')}): run \`partnerloop migrate up\``,
+    );
+    this.name = 'PendingMigrationsError';
+  }
+}
+
+export function embeddedDatabaseDir(config: Config): string {
+  return path.join(config.dataDir, 'pglite');
+}
+
+export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const { config } = options;
+  const logger = options.logger ?? pino(loggerOptions(config));
+  const registry = new JobRegistry(options.jobs ?? allJobs);
+  const secrets = resolveSecrets(config, (message) => logger.warn(message));
+  const database =
+    options.database ??
+    (await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: embeddedDatabaseDir(config) }));
+  try {
+    const migrations = options.migrations ?? 'auto';
+    if (migrations === 'auto') {
+      const applied = await migrateUp(database.db);
+      if (applied.length > 0) logger.info({ applied }, 'database migrated');
+    } else if (migrations === 'check') {
+      const pending = await pendingMigrations(database.db);
+      if (pending.length > 0) throw new PendingMigrationsError(pending);
+    }
+  } catch (error) {
+    if (!options.database) await database.close();
+    throw error;
+  }
+
+  const services: Services = {
+    config,
+    secrets,
+    clock: options.clock ?? systemClock,
+    inboxProcessors: options.inboxProcessors ?? new Map(),
+  };
+  const runner = { registry, db: database.db, log: logger, services };
+  const queue: JobQueue = config.redisUrl
+    ? new BullmqQueue({
+        ...runner,
+        redisUrl: config.redisUrl,
+        concurrency: config.jobConcurrency,
+        ...(options.queuePrefix ? { prefix: options.queuePrefix } : {}),
+      })
+    : new InProcessQueue({ ...runner, concurrency: config.jobConcurrency, pollMs: config.outboxPollMs });
+  const relay = new OutboxRelay({ db: database.db, queue, log: logger, pollMs: config.outboxPollMs });
+
+  let closed: Promise<void> | undefined;
+  return {
+    config,
+    logger,
+    database,
+    db: database.db,
+    registry,
+    queue,
+    relay,
+    services,
+    close() {
+      closed ??= (async () => {
+        await relay.stop();
+        await queue.close();
+        if (!options.database) await database.close();
+      })();
+      return closed;
+    },
+  };
+}
