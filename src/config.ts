@@ -13,6 +13,8 @@ export interface Config {
   dataDir: string;
   databaseUrl: string | undefined;
   redisUrl: string | undefined;
+  /** Key prefix for everything PartnerLoop keeps in Redis; lets deployments share one Redis. */
+  redisPrefix: string;
   smtpUrl: string | undefined;
   logLevel: LogLevel;
   /** Base64 of 32 bytes: encrypts OAuth tokens at rest (AES-256-GCM). Generated in DATA_DIR when unset outside production. */
@@ -95,6 +97,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: path.resolve(read('DATA_DIR') ?? './data'),
     databaseUrl: url('DATABASE_URL', ['postgres:', 'postgresql:']),
     redisUrl: url('REDIS_URL', ['redis:', 'rediss:']),
+    redisPrefix: read('REDIS_PREFIX') ?? 'partnerloop',
     smtpUrl: url('SMTP_URL', ['smtp:', 'smtps:']),
     logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, nodeEnv === 'test' ? 'warn' : 'info'),
     tokenEncryptionKey: read('TOKEN_ENCRYPTION_KEY'),
@@ -109,6 +112,9 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (config.linkSigningKey !== undefined && config.linkSigningKey.length < 32) {
     problems.push('LINK_SIGNING_KEY must be at least 32 characters');
+  }
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(config.redisPrefix)) {
+    problems.push('REDIS_PREFIX must be 1 to 64 letters, digits, "-" or "_"');
   }
   if (nodeEnv === 'production') {
     if (config.tokenEncryptionKey === undefined)

@@ -27,8 +27,6 @@ export interface RuntimeOptions {
   jobs?: JobDefinition<any>[];
   inboxProcessors?: Map<string, InboxProcessor>;
   clock?: Clock;
-  /** Redis key prefix for BullMQ (tests isolate themselves with it). */
-  queuePrefix?: string;
 }
 
 /** The process-wide parts every role shares: database, job queue, outbox relay, services. */
@@ -91,7 +89,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
         ...runner,
         redisUrl: config.redisUrl,
         concurrency: config.jobConcurrency,
-        ...(options.queuePrefix ? { prefix: options.queuePrefix } : {}),
+        prefix: config.redisPrefix,
       })
     : new InProcessQueue({ ...runner, concurrency: config.jobConcurrency, pollMs: config.outboxPollMs });
   const relay = new OutboxRelay({ db: database.db, queue, log: logger, pollMs: config.outboxPollMs });

@@ -1,15 +1,34 @@
-import { promises as fs } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { FileMigrationProvider, type Kysely, type MigrationResultSet, Migrator } from 'kysely';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Kysely, Migration, MigrationProvider, MigrationResultSet } from 'kysely';
+import { Migrator } from 'kysely';
 
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
 
+/**
+ * Reads `migrations/*.ts`, named so that they sort in time order. The import happens here rather
+ * than inside Kysely so that whichever loader runs our sources (tsx, vitest) also loads these.
+ */
+class MigrationFolderProvider implements MigrationProvider {
+  async getMigrations(): Promise<Record<string, Migration>> {
+    const files = (await readdir(MIGRATIONS_DIR))
+      .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
+      .sort();
+    const migrations: Record<string, Migration> = {};
+    for (const file of files) {
+      const module = (await import(pathToFileURL(path.join(MIGRATIONS_DIR, file)).href)) as Migration;
+      if (typeof module.up !== 'function' || typeof module.down !== 'function') {
+        throw new Error(`migration ${file} must export both up() and down()`);
+      }
+      migrations[file.replace(/\.ts$/, '')] = { up: module.up, down: module.down };
+    }
+    return migrations;
+  }
+}
+
 export function createMigrator(db: Kysely<any>): Migrator {
-  return new Migrator({
-    db,
-    provider: new FileMigrationProvider({ fs, path, migrationFolder: MIGRATIONS_DIR }),
-  });
+  return new Migrator({ db, provider: new MigrationFolderProvider() });
 }
 
 export class MigrationError extends Error {

@@ -7,8 +7,8 @@ import { type JobRunner, runJob } from './run-job.ts';
 
 export interface BullmqQueueOptions extends JobRunner {
   redisUrl: string;
-  /** Key prefix in Redis; tests give each file its own. */
-  prefix?: string;
+  /** Key prefix in Redis (REDIS_PREFIX). */
+  prefix: string;
   concurrency: number;
 }
 
@@ -40,7 +40,7 @@ export class BullmqQueue implements JobQueue {
   private queue(name: string): Queue {
     let queue = this.queues.get(name);
     if (!queue) {
-      queue = new Queue(name, { connection: this.producer, prefix: this.options.prefix ?? 'partnerloop' });
+      queue = new Queue(name, { connection: this.producer, prefix: this.options.prefix });
       queue.on('error', () => {});
       this.queues.set(name, queue);
     }
@@ -81,7 +81,7 @@ export class BullmqQueue implements JobQueue {
       this.workerConnections.push(connection);
       const worker = new Worker(name, (job: Job) => this.process(job), {
         connection,
-        prefix: this.options.prefix ?? 'partnerloop',
+        prefix: this.options.prefix,
         concurrency: this.options.concurrency,
       });
       worker.on('error', (error) =>
