@@ -1,11 +1,11 @@
+import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { type Config, ConfigError, loadConfig } from './config.ts';
-import { MigrationError, migrateDown, migrateUp, migrationStatus } from './db/migrator.ts';
-import { openDatabase } from './db/open-database.ts';
-import { ensureTemplate } from './db/pglite-template.ts';
-import { createRuntime, embeddedDatabaseDir, PendingMigrationsError, type Runtime } from './runtime.ts';
-import { startApi } from './server.ts';
-import { startWorker } from './worker.ts';
+import type { Db } from './db/database.ts';
+import type { Runtime } from './runtime.ts';
+
+// Heavy modules (database drivers, BullMQ, Fastify) are imported by the commands that use them,
+// so `--help` and small commands answer quickly.
 
 type Role = 'all' | 'api' | 'worker';
 
@@ -35,6 +35,7 @@ migrate
   .description('apply every pending migration')
   .action(() =>
     withDatabase(async (db) => {
+      const { migrateUp } = await import('./db/migrator.ts');
       const applied = await migrateUp(db);
       console.log(applied.length ? `applied: ${applied.join(', ')}` : 'already up to date');
     }),
@@ -44,6 +45,7 @@ migrate
   .description('revert the most recent migration')
   .action(() =>
     withDatabase(async (db) => {
+      const { migrateDown } = await import('./db/migrator.ts');
       const reverted = await migrateDown(db);
       console.log(reverted.length ? `reverted: ${reverted.join(', ')}` : 'nothing to revert');
     }),
@@ -53,6 +55,7 @@ migrate
   .description('list migrations and whether each is applied')
   .action(() =>
     withDatabase(async (db) => {
+      const { migrationStatus } = await import('./db/migrator.ts');
       for (const m of await migrationStatus(db)) {
         console.log(
           `${m.executedAt ? 'applied' : 'pending'}  ${m.name}${m.executedAt ? `  ${m.executedAt.toISOString()}` : ''}`,
@@ -99,11 +102,14 @@ program
   .command('prepare')
   .description('prepare the embedded database template so the first start is quick (run by npm install)')
   .action(async () => {
+    const { ensureTemplate } = await import('./db/pglite-template.ts');
     const made = await ensureTemplate();
     console.log(made ? 'embedded database template prepared' : 'embedded database template already present');
   });
 
-class UsageError extends Error {}
+class UsageError extends Error {
+  override name = 'UsageError';
+}
 
 function positiveInteger(value: string): number {
   const n = Number(value);
@@ -115,9 +121,14 @@ function config(): Config {
   return loadConfig(process.env);
 }
 
-async function withDatabase(task: (db: Awaited<ReturnType<typeof openDatabase>>['db']) => Promise<void>) {
+async function withDatabase(task: (db: Db) => Promise<void>) {
   const cfg = config();
-  const database = await openDatabase({ databaseUrl: cfg.databaseUrl, pgliteDir: embeddedDatabaseDir(cfg) });
+  const { openDatabase } = await import('./db/open-database.ts');
+  // The same place the runtime keeps the embedded database (runtime.ts: embeddedDatabaseDir).
+  const database = await openDatabase({
+    databaseUrl: cfg.databaseUrl,
+    pgliteDir: path.join(cfg.dataDir, 'pglite'),
+  });
   try {
     await task(database.db);
   } finally {
@@ -126,6 +137,7 @@ async function withDatabase(task: (db: Awaited<ReturnType<typeof openDatabase>>[
 }
 
 async function withRuntime(task: (runtime: Runtime) => Promise<void>) {
+  const { createRuntime } = await import('./runtime.ts');
   const runtime = await createRuntime({ config: config(), migrations: 'check' });
   try {
     await task(runtime);
@@ -136,6 +148,9 @@ async function withRuntime(task: (runtime: Runtime) => Promise<void>) {
 
 async function serve(role: Role): Promise<void> {
   const cfg = config();
+  const { createRuntime } = await import('./runtime.ts');
+  const { startApi } = await import('./server.ts');
+  const { startWorker } = await import('./worker.ts');
   const runtime = await createRuntime({ config: cfg, migrations: role === 'all' ? 'auto' : 'check' });
   const { logger } = runtime;
   const api = role === 'worker' ? undefined : await startApi(runtime);
@@ -172,16 +187,13 @@ async function serve(role: Role): Promise<void> {
   process.once('SIGINT', () => void shutdown('SIGINT'));
 }
 
+/** Errors we expect (bad configuration, stale schema, usage) are shown as their message alone. */
+const EXPECTED_ERRORS = new Set(['ConfigError', 'PendingMigrationsError', 'MigrationError', 'UsageError']);
+
 function explain(error: unknown): string {
-  if (
-    error instanceof ConfigError ||
-    error instanceof PendingMigrationsError ||
-    error instanceof UsageError
-  ) {
-    return error.message;
-  }
-  if (error instanceof MigrationError) return error.message;
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  if (error instanceof ConfigError || error instanceof UsageError) return error.message;
+  if (error instanceof Error)
+    return EXPECTED_ERRORS.has(error.name) ? error.message : `${error.name}: ${error.message}`;
   return String(error);
 }
 

@@ -1,8 +1,27 @@
 import type { LoggerOptions } from 'pino';
 import type { Config } from './config.ts';
 
+/** Field names that hold a secret, redacted at the top level and up to two levels deep. */
+const SECRET_FIELDS = [
+  'password',
+  'secret',
+  'token',
+  'accessToken',
+  'refreshToken',
+  'access_token',
+  'refresh_token',
+  'clientSecret',
+  'client_secret',
+  'apiKey',
+  'tokenEncryptionKey',
+  'linkSigningKey',
+  'databaseUrl',
+  'redisUrl',
+  'smtpUrl',
+];
+
 /**
- * Paths pino replaces with "[redacted]" wherever they appear in a log line. Secrets never reach logs:
+ * Paths pino replaces with "[redacted]" at the top of a log line or up to two levels deep (pino has no "any depth" path). Secrets never reach logs:
  * credentials in headers, and any field whose name says it holds one.
  */
 export const REDACTED_PATHS = [
@@ -12,21 +31,9 @@ export const REDACTED_PATHS = [
   'req.headers["x-hubspot-signature"]',
   'req.headers["x-hubspot-signature-v3"]',
   'res.headers["set-cookie"]',
-  '*.password',
-  '*.secret',
-  '*.token',
-  '*.accessToken',
-  '*.refreshToken',
-  '*.access_token',
-  '*.refresh_token',
-  '*.clientSecret',
-  '*.client_secret',
-  '*.apiKey',
-  '*.tokenEncryptionKey',
-  '*.linkSigningKey',
-  '*.databaseUrl',
-  '*.redisUrl',
-  '*.smtpUrl',
+  'headers.authorization',
+  'headers.cookie',
+  ...SECRET_FIELDS.flatMap((field) => [field, `*.${field}`, `*.*.${field}`]),
 ];
 
 export function loggerOptions(config: Pick<Config, 'logLevel'>): LoggerOptions {

@@ -47,7 +47,25 @@ export class BullmqQueue implements JobQueue {
     return queue;
   }
 
+  /** Waits (briefly) for the producer connection, so a start-up or a reconnect is not an outage. */
+  private async connected(): Promise<void> {
+    if (this.producer.status === 'ready') return;
+    let timer: NodeJS.Timeout | undefined;
+    let onReady: (() => void) | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        onReady = resolve;
+        this.producer.once('ready', onReady);
+        timer = setTimeout(() => reject(new Error('redis is not reachable')), PING_TIMEOUT_MS);
+      });
+    } finally {
+      clearTimeout(timer);
+      if (onReady) this.producer.off('ready', onReady);
+    }
+  }
+
   async dispatch(_tx: Tx, rows: OutboxRow[]): Promise<void> {
+    await this.connected();
     const byQueue = new Map<string, OutboxRow[]>();
     for (const row of rows) byQueue.set(row.queue, [...(byQueue.get(row.queue) ?? []), row]);
     for (const [queueName, queueRows] of byQueue) {
@@ -104,6 +122,7 @@ export class BullmqQueue implements JobQueue {
   }
 
   async ping(): Promise<void> {
+    await this.connected();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error('redis did not answer in time')), PING_TIMEOUT_MS);
