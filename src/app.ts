@@ -57,6 +57,16 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     reply.header('x-request-id', request.id);
   });
 
+  // While closing, answer in-flight requests with `Connection: close`, so keep-alive clients let go
+  // and close() completes instead of waiting on their idle sockets.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
+
   // Infrastructure first: errors, schemas, documentation.
   installErrorHandling(app);
   app.addSchema(ErrorResponse);
