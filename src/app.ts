@@ -17,6 +17,7 @@ import { ErrorResponse } from './errors/error-schema.ts';
 import { healthRoutes } from './health/health.routes.ts';
 import { installErrorHandling } from './http/error-handler.ts';
 import type { JobQueue } from './jobs/job-queue.ts';
+import { apiRoutes, pageRoutes } from './routes.ts';
 import type { Services } from './services.ts';
 
 /** What the HTTP layer needs; feature routes receive it as their plugin options. */
@@ -79,6 +80,16 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         description: 'Partner program inside your CRM: partners, registrations, commissions, payouts.',
       },
       servers: [{ url: deps.config.publicUrl }],
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'A tenant API key (plk_…) for staff' },
+          partnerLink: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'A partner link token for partner contacts',
+          },
+        },
+      },
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
@@ -86,6 +97,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   // Then features.
   await app.register(healthRoutes, { deps });
+  for (const routes of apiRoutes) await app.register(routes, { deps, prefix: '/api/v1' });
+  for (const routes of pageRoutes) await app.register(routes, { deps });
   for (const routes of deps.extraRoutes ?? []) await app.register(routes, { deps });
 
   return app;

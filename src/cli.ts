@@ -1,8 +1,7 @@
-import path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
-import { type Config, ConfigError, loadConfig } from './config.ts';
-import type { Db } from './db/database.ts';
-import type { Runtime } from './runtime.ts';
+import { Command } from 'commander';
+import { config, positiveInteger, UsageError, withDatabase, withRuntime } from './cli-context.ts';
+import { ConfigError } from './config.ts';
+import { registerTenantCommands } from './tenants/tenant.commands.ts';
 
 // Heavy modules (database drivers, BullMQ, Fastify) are imported by the commands that use them,
 // so `--help` and small commands answer quickly.
@@ -107,45 +106,6 @@ program
     console.log(made ? 'embedded database template prepared' : 'embedded database template already present');
   });
 
-class UsageError extends Error {
-  override name = 'UsageError';
-}
-
-function positiveInteger(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
-  return n;
-}
-
-function config(): Config {
-  return loadConfig(process.env);
-}
-
-async function withDatabase(task: (db: Db) => Promise<void>) {
-  const cfg = config();
-  const { openDatabase } = await import('./db/open-database.ts');
-  // The same place the runtime keeps the embedded database (runtime.ts: embeddedDatabaseDir).
-  const database = await openDatabase({
-    databaseUrl: cfg.databaseUrl,
-    pgliteDir: path.join(cfg.dataDir, 'pglite'),
-  });
-  try {
-    await task(database.db);
-  } finally {
-    await database.close();
-  }
-}
-
-async function withRuntime(task: (runtime: Runtime) => Promise<void>) {
-  const { createRuntime } = await import('./runtime.ts');
-  const runtime = await createRuntime({ config: config(), migrations: 'check' });
-  try {
-    await task(runtime);
-  } finally {
-    await runtime.close();
-  }
-}
-
 async function serve(role: Role): Promise<void> {
   const cfg = config();
   const { createRuntime } = await import('./runtime.ts');
@@ -186,6 +146,8 @@ async function serve(role: Role): Promise<void> {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
 }
+
+registerTenantCommands(program);
 
 /** Errors we expect (bad configuration, stale schema, usage) are shown as their message alone. */
 const EXPECTED_ERRORS = new Set(['ConfigError', 'PendingMigrationsError', 'MigrationError', 'UsageError']);

@@ -5,6 +5,7 @@ import type { Config } from './config.ts';
 import type { Db } from './db/database.ts';
 import { migrateUp, pendingMigrations } from './db/migrator.ts';
 import { type DatabaseHandle, openDatabase } from './db/open-database.ts';
+import type { EventSubscribers } from './events/publish-event.ts';
 import type { InboxProcessor } from './inbox/inbox-processors.ts';
 import { allJobs } from './jobs/all-jobs.ts';
 import { BullmqQueue } from './jobs/bullmq-queue.ts';
@@ -26,6 +27,7 @@ export interface RuntimeOptions {
   migrations?: 'auto' | 'check' | 'skip';
   jobs?: JobDefinition<any>[];
   inboxProcessors?: Map<string, InboxProcessor>;
+  eventSubscribers?: EventSubscribers;
   clock?: Clock;
 }
 
@@ -82,6 +84,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     secrets,
     clock: options.clock ?? systemClock,
     inboxProcessors: options.inboxProcessors ?? new Map(),
+    eventSubscribers: options.eventSubscribers ?? new Map(),
   };
   const runner = { registry, db: database.db, log: logger, services };
   const queue: JobQueue = config.redisUrl

@@ -1,5 +1,6 @@
 import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
+import type { EventSubscribers } from './events/publish-event.ts';
 import type { InboxProcessors } from './inbox/inbox-processors.ts';
 import type { Secrets } from './secrets.ts';
 
@@ -12,4 +13,5 @@ export interface Services {
   secrets: Secrets;
   clock: Clock;
   inboxProcessors: InboxProcessors;
+  eventSubscribers: EventSubscribers;
 }

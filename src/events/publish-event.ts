@@ -1,0 +1,34 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { DbOrTx } from '../db/database.ts';
+import { enqueueJob } from '../jobs/enqueue.ts';
+import type { Services } from '../services.ts';
+import { deliverDomainEventJob } from './domain-event.job.ts';
+
+export interface DomainEvent {
+  id: string;
+  /** Dotted: `registration.submitted`, `registration.approved`, … */
+  type: string;
+  tenantId: string;
+  subjectId: string;
+  occurredAt: string;
+  data: Record<string, unknown>;
+}
+
+export type EventSubscriber = (event: DomainEvent, ctx: { log: Logger; services: Services }) => Promise<void>;
+export type EventSubscribers = ReadonlyMap<string, EventSubscriber[]>;
+
+/** Publishes a domain event through the outbox, in the transaction of the change it announces. */
+export async function publishEvent(
+  db: DbOrTx,
+  event: Omit<DomainEvent, 'id' | 'occurredAt'> & { id?: string; occurredAt?: Date },
+): Promise<void> {
+  await enqueueJob(db, deliverDomainEventJob, {
+    id: event.id ?? randomUUID(),
+    type: event.type,
+    tenantId: event.tenantId,
+    subjectId: event.subjectId,
+    occurredAt: (event.occurredAt ?? new Date()).toISOString(),
+    data: JSON.parse(JSON.stringify(event.data, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))),
+  });
+}

@@ -1,0 +1,74 @@
+import { createHash } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { sql } from 'kysely';
+import type { Db, Tx } from '../db/database.ts';
+import { AppError } from '../errors/app-error.ts';
+
+export interface StoredResponse<T> {
+  status: number;
+  body: T;
+}
+
+const KEY = /^[A-Za-z0-9._:-]{1,200}$/;
+
+function requestHash(request: FastifyRequest): string {
+  return createHash('sha256')
+    .update(`${request.method} ${request.routeOptions.url ?? request.url}\n`)
+    .update(JSON.stringify(request.params ?? {}))
+    .update('\n')
+    .update(JSON.stringify(request.body ?? null))
+    .digest('hex');
+}
+
+/**
+ * Runs a write in one transaction and, when the request carries an `Idempotency-Key`, stores its
+ * response in that same transaction. A repeat with the same key and body gets the first response;
+ * the same key with another body is a 422. A failed write stores nothing, so it can be retried.
+ */
+export async function idempotentWrite<T>(
+  db: Db,
+  request: FastifyRequest,
+  tenantId: string,
+  write: (tx: Tx) => Promise<StoredResponse<T>>,
+): Promise<StoredResponse<T>> {
+  const header = request.headers['idempotency-key'];
+  const key = Array.isArray(header) ? header[0] : header;
+  if (key === undefined) return db.transaction().execute(write);
+  if (!KEY.test(key)) {
+    throw new AppError('bad_request', 'Idempotency-Key must be 1 to 200 letters, digits or ._:-');
+  }
+  const hash = requestHash(request);
+  return db.transaction().execute(async (tx) => {
+    // Two concurrent requests with one key: the second waits here, then finds the first's response.
+    await sql`select pg_advisory_xact_lock(hashtextextended(${`${tenantId}:${key}`}, 0))`.execute(tx);
+    const existing = await tx
+      .selectFrom('idempotency_keys')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('key', '=', key)
+      .executeTakeFirst();
+    if (existing) {
+      if (existing.request_hash !== hash) {
+        throw new AppError(
+          'idempotency_key_reused',
+          'This Idempotency-Key was used for a different request; use a new key for a new request',
+        );
+      }
+      return { status: existing.status_code, body: existing.response as T };
+    }
+    const result = await write(tx);
+    await tx
+      .insertInto('idempotency_keys')
+      .values({
+        tenant_id: tenantId,
+        key,
+        method: request.method,
+        path: request.url,
+        request_hash: hash,
+        status_code: result.status,
+        response: JSON.stringify(result.body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)),
+      })
+      .execute();
+    return result;
+  });
+}
