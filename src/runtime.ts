@@ -8,12 +8,14 @@ import { type DatabaseHandle, openDatabase } from './db/open-database.ts';
 import type { EventSubscribers } from './events/publish-event.ts';
 import type { InboxProcessor } from './inbox/inbox-processors.ts';
 import { allJobs } from './jobs/all-jobs.ts';
+import { allSchedules } from './jobs/all-schedules.ts';
 import { BullmqQueue } from './jobs/bullmq-queue.ts';
 import { InProcessQueue } from './jobs/in-process-queue.ts';
 import type { JobDefinition } from './jobs/job.ts';
 import type { JobQueue } from './jobs/job-queue.ts';
 import { JobRegistry } from './jobs/job-registry.ts';
 import { OutboxRelay } from './jobs/outbox-relay.ts';
+import { type Schedule, Scheduler } from './jobs/scheduler.ts';
 import { loggerOptions } from './logger.ts';
 import { resolveSecrets } from './secrets.ts';
 import type { Services } from './services.ts';
@@ -26,6 +28,8 @@ export interface RuntimeOptions {
   /** 'auto' migrates up, 'check' refuses to run with pending migrations, 'skip' does neither. */
   migrations?: 'auto' | 'check' | 'skip';
   jobs?: JobDefinition<any>[];
+  /** Recurring jobs; the application's by default. */
+  schedules?: Schedule[];
   inboxProcessors?: Map<string, InboxProcessor>;
   eventSubscribers?: EventSubscribers;
   clock?: Clock;
@@ -40,6 +44,8 @@ export interface Runtime {
   registry: JobRegistry;
   queue: JobQueue;
   relay: OutboxRelay;
+  /** Started by the worker role. */
+  scheduler: Scheduler;
   services: Services;
   close(): Promise<void>;
 }
@@ -96,6 +102,12 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       })
     : new InProcessQueue({ ...runner, concurrency: config.jobConcurrency, pollMs: config.outboxPollMs });
   const relay = new OutboxRelay({ db: database.db, queue, log: logger, pollMs: config.outboxPollMs });
+  const scheduler = new Scheduler({
+    db: database.db,
+    clock: services.clock,
+    log: logger,
+    schedules: options.schedules ?? allSchedules,
+  });
 
   let closed: Promise<void> | undefined;
   return {
@@ -106,9 +118,11 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     registry,
     queue,
     relay,
+    scheduler,
     services,
     close() {
       closed ??= (async () => {
+        await scheduler.stop();
         await relay.stop();
         await queue.close();
         if (!options.database) await database.close();
