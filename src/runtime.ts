@@ -9,7 +9,6 @@ import type { EventSubscribers } from './events/publish-event.ts';
 import type { InboxProcessor } from './inbox/inbox-processors.ts';
 import { allJobs } from './jobs/all-jobs.ts';
 import { allSchedules } from './jobs/all-schedules.ts';
-import { BullmqQueue } from './jobs/bullmq-queue.ts';
 import { InProcessQueue } from './jobs/in-process-queue.ts';
 import type { JobDefinition } from './jobs/job.ts';
 import type { JobQueue } from './jobs/job-queue.ts';
@@ -93,8 +92,9 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     eventSubscribers: options.eventSubscribers ?? new Map(),
   };
   const runner = { registry, db: database.db, log: logger, services };
+  // BullMQ and ioredis load only when Redis is configured: the embedded default starts faster.
   const queue: JobQueue = config.redisUrl
-    ? new BullmqQueue({
+    ? new (await import('./jobs/bullmq-queue.ts')).BullmqQueue({
         ...runner,
         redisUrl: config.redisUrl,
         concurrency: config.jobConcurrency,
