@@ -99,11 +99,15 @@ jobs
 
 program
   .command('prepare')
-  .description('prepare the embedded database template so the first start is quick (run by npm install)')
+  .description('prepare the embedded database templates so a first start is quick (run by npm install)')
   .action(async () => {
-    const { ensureTemplate } = await import('./db/pglite-template.ts');
-    const made = await ensureTemplate();
-    console.log(made ? 'embedded database template prepared' : 'embedded database template already present');
+    const { prepareTemplates } = await import('./db/prepare-templates.ts');
+    const made = await prepareTemplates();
+    console.log(
+      made.length
+        ? `embedded database templates prepared: ${made.join(', ')}`
+        : 'embedded database templates already present',
+    );
   });
 
 async function serve(role: Role): Promise<void> {

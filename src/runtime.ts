@@ -5,6 +5,7 @@ import type { Config } from './config.ts';
 import type { Db } from './db/database.ts';
 import { migrateUp, pendingMigrations } from './db/migrator.ts';
 import { type DatabaseHandle, openDatabase } from './db/open-database.ts';
+import { migratedTemplateName } from './db/prepare-templates.ts';
 import type { EventSubscribers } from './events/publish-event.ts';
 import type { InboxProcessor } from './inbox/inbox-processors.ts';
 import { allJobs } from './jobs/all-jobs.ts';
@@ -69,7 +70,11 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const secrets = resolveSecrets(config, (message) => logger.warn(message));
   const database =
     options.database ??
-    (await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: embeddedDatabaseDir(config) }));
+    (await openDatabase({
+      databaseUrl: config.databaseUrl,
+      pgliteDir: embeddedDatabaseDir(config),
+      pgliteTemplate: config.databaseUrl ? undefined : await migratedTemplateName(),
+    }));
   try {
     const migrations = options.migrations ?? 'auto';
     if (migrations === 'auto') {

@@ -24,6 +24,8 @@ export interface OpenDatabaseOptions {
   /** PGlite's data directory; "memory" for a throw-away database. */
   pgliteDir?: string | 'memory';
   poolMax?: number;
+  /** For a new PGlite database: the template to start from when it exists (else the pristine one). */
+  pgliteTemplate?: string;
 }
 
 /*
@@ -45,7 +47,7 @@ const pgTypes = {
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
   if (options.databaseUrl) return openPostgres(options.databaseUrl, options.poolMax ?? 10);
-  return openPglite(options.pgliteDir ?? 'memory');
+  return openPglite(options.pgliteDir ?? 'memory', options.pgliteTemplate);
 }
 
 function openPostgres(url: string, max: number): DatabaseHandle {
@@ -56,7 +58,7 @@ function openPostgres(url: string, max: number): DatabaseHandle {
   return { db, kind: 'postgres', describe: redactUrl(url), close: () => db.destroy() };
 }
 
-async function openPglite(dir: string): Promise<DatabaseHandle> {
+async function openPglite(dir: string, preferredTemplate: string | undefined): Promise<DatabaseHandle> {
   const parsers = {
     [pgliteTypes.INT8]: (value: string) => BigInt(value),
     [pgliteTypes.NUMERIC]: (value: string) => value,
@@ -65,7 +67,9 @@ async function openPglite(dir: string): Promise<DatabaseHandle> {
   const inMemory = dir === 'memory';
   const isNew = inMemory || !existsSync(path.join(dir, 'PG_VERSION'));
   if (!inMemory) mkdirSync(dir, { recursive: true });
-  const template = isNew ? readTemplate() : undefined;
+  const template = isNew
+    ? ((preferredTemplate && readTemplate(preferredTemplate)) ?? readTemplate())
+    : undefined;
   const pglite = new PGlite(inMemory ? undefined : dir, {
     parsers,
     ...(template ? { loadDataDir: template } : {}),

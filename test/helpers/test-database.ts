@@ -5,6 +5,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { migrateUp } from '../../src/db/migrator.ts';
 import { type DatabaseHandle, openDatabase } from '../../src/db/open-database.ts';
+import { migratedTemplateName } from '../../src/db/prepare-templates.ts';
 
 /** Real PostgreSQL when DATABASE_URL is set (CI), PGlite otherwise. */
 export const usingPostgres = Boolean(process.env.DATABASE_URL);
@@ -63,7 +64,9 @@ async function createPostgresDatabase(adminUrl: string, migrate: boolean): Promi
 async function createPgliteDatabase(migrate: boolean): Promise<TestDatabase> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'pl-test-'));
   // The runtime keeps the embedded database in DATA_DIR/pglite: use the same layout.
-  const open = () => openDatabase({ pgliteDir: path.join(dataDir, 'pglite') });
+  // A migrated template (when prepared) saves each test file the migrations; migrateUp still checks.
+  const pgliteTemplate = migrate ? await migratedTemplateName() : undefined;
+  const open = () => openDatabase({ pgliteDir: path.join(dataDir, 'pglite'), pgliteTemplate });
   const state = { handle: await open() };
   if (migrate) await migrateUp(state.handle.db);
   return {
