@@ -4,14 +4,15 @@
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
+# npm ci runs `partnerloop prepare`, which builds the embedded database templates from these.
 COPY bin ./bin
 COPY src ./src
+COPY migrations ./migrations
 RUN npm ci --no-audit --no-fund
 
 # --- check: the image is only built from sources that type-check --------------------------------
 FROM deps AS check
 COPY tsconfig.json biome.json vitest.config.ts ./
-COPY migrations ./migrations
 COPY templates ./templates
 COPY test ./test
 COPY bench ./bench
