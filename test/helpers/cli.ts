@@ -6,6 +6,7 @@ const BIN = path.join(ROOT, 'bin', 'partnerloop.js');
 
 export interface CliResult {
   code: number | null;
+  signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
 }
@@ -18,8 +19,22 @@ export function cliEnv(env: Record<string, string | undefined>): NodeJS.ProcessE
 
 /** Runs `partnerloop <args>` to completion. */
 export function runCli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
+  return collect(spawnCli(args, env));
+}
+
+/** Runs a TypeScript script of the repository in a child Node process (through tsx) to completion. */
+export function runScript(
+  script: string,
+  args: string[],
+  env: Record<string, string | undefined>,
+): Promise<CliResult> {
+  return collect(
+    spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: ROOT, env: cliEnv(env) }),
+  );
+}
+
+function collect(child: ChildProcessWithoutNullStreams): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawnCli(args, env);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => {
@@ -29,7 +44,7 @@ export function runCli(args: string[], env: Record<string, string | undefined> =
       stderr += chunk;
     });
     child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
 }
 

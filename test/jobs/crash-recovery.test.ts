@@ -1,31 +1,9 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeRecordingJob } from '../factories/recording-job.factory.ts';
+import { runScript } from '../helpers/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts';
 import { clearRedisPrefix, createTestRuntime, usingRedis } from '../helpers/test-runtime.ts';
 import { waitFor } from '../helpers/wait-for.ts';
-
-const ROOT = path.resolve(import.meta.dirname, '../..');
-
-function runChild(script: string, args: string[], env: Record<string, string | undefined>) {
-  return new Promise<{ stdout: string; stderr: string; signal: NodeJS.Signals | null }>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, ...env, LOG_LEVEL: 'silent' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('exit', (_code, signal) => resolve({ stdout, stderr, signal }));
-  });
-}
 
 describe(`a process killed between commit and dispatch (${usingRedis ? 'BullMQ' : 'in-process'})`, () => {
   let database: TestDatabase;
@@ -40,10 +18,10 @@ describe(`a process killed between commit and dispatch (${usingRedis ? 'BullMQ' 
   it('loses nothing: the job runs once on the next start', async () => {
     // PGlite belongs to one process at a time: let go of it while the child uses it.
     await database.handle.close();
-    const child = await runChild('test/fixtures/enqueue-then-die.ts', ['after-crash'], {
+    const child = await runScript('test/fixtures/enqueue-then-die.ts', ['after-crash'], {
       ...database.env,
-      NODE_ENV: 'test',
       REDIS_URL: process.env.REDIS_URL,
+      LOG_LEVEL: 'silent',
     });
     expect(child.stderr).toBe('');
     expect(child.stdout).toContain('committed');
