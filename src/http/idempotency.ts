@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
+import { open, seal } from '../crypto/secret-box.ts';
 import type { Db, Tx } from '../db/database.ts';
 import { AppError } from '../errors/app-error.ts';
 
@@ -10,6 +11,17 @@ export interface StoredResponse<T> {
 }
 
 const KEY = /^[A-Za-z0-9._:-]{1,200}$/;
+
+/** How long a key is remembered; a prune job deletes older records. */
+export const IDEMPOTENCY_WINDOW_HOURS = 24;
+
+export interface IdempotencyOptions {
+  /**
+   * The response carries a secret shown once (a new API key, a link token): it is stored encrypted
+   * with TOKEN_ENCRYPTION_KEY, so a replay can still return it but the table never holds it readable.
+   */
+  sensitive?: { key: Buffer };
+}
 
 function requestHash(request: FastifyRequest): string {
   return createHash('sha256')
@@ -30,6 +42,7 @@ export async function idempotentWrite<T>(
   request: FastifyRequest,
   tenantId: string,
   write: (tx: Tx) => Promise<StoredResponse<T>>,
+  options: IdempotencyOptions = {},
 ): Promise<StoredResponse<T>> {
   const header = request.headers['idempotency-key'];
   const key = Array.isArray(header) ? header[0] : header;
@@ -46,6 +59,7 @@ export async function idempotentWrite<T>(
       .selectAll()
       .where('tenant_id', '=', tenantId)
       .where('key', '=', key)
+      .where('created_at', '>', sql<Date>`now() - ${`${IDEMPOTENCY_WINDOW_HOURS} hours`}::interval`)
       .executeTakeFirst();
     if (existing) {
       if (existing.request_hash !== hash) {
@@ -54,9 +68,21 @@ export async function idempotentWrite<T>(
           'This Idempotency-Key was used for a different request; use a new key for a new request',
         );
       }
-      return { status: existing.status_code, body: existing.response as T };
+      const stored = existing.response as { sealed?: string };
+      const body =
+        options.sensitive && typeof stored.sealed === 'string'
+          ? (JSON.parse(open(options.sensitive.key, stored.sealed, `idempotency:${tenantId}:${key}`)) as T)
+          : (existing.response as T);
+      return { status: existing.status_code, body };
     }
+    // A record past the window is forgotten: the key may be used afresh.
+    await tx
+      .deleteFrom('idempotency_keys')
+      .where('tenant_id', '=', tenantId)
+      .where('key', '=', key)
+      .execute();
     const result = await write(tx);
+    const json = JSON.stringify(result.body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
     await tx
       .insertInto('idempotency_keys')
       .values({
@@ -66,7 +92,9 @@ export async function idempotentWrite<T>(
         path: request.url,
         request_hash: hash,
         status_code: result.status,
-        response: JSON.stringify(result.body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)),
+        response: options.sensitive
+          ? JSON.stringify({ sealed: seal(options.sensitive.key, json, `idempotency:${tenantId}:${key}`) })
+          : json,
       })
       .execute();
     return result;

@@ -38,7 +38,8 @@ export interface ProgramTable {
   form_fields: Json<FormField[]>;
   auto_approve: Json<AutoApproveRule>;
   commission_plan_id: string | null;
-  created_at: ColumnType<Date, never, never>;
+  /** Set from the service clock on insert, so lists paginate on millisecond-exact values. */
+  created_at: ColumnType<Date, Date | undefined, never>;
   updated_at: ColumnType<Date, Date | undefined, Date>;
 }
 
@@ -50,7 +51,8 @@ export interface EnrolmentTable {
   status: ColumnType<EnrolmentStatus, EnrolmentStatus | undefined, EnrolmentStatus>;
   /** Short, unambiguous, unique per tenant; resolves to this partner in this program. */
   referral_code: string;
-  created_at: ColumnType<Date, never, never>;
+  /** Set from the service clock on insert, so lists paginate on millisecond-exact values. */
+  created_at: ColumnType<Date, Date | undefined, never>;
   updated_at: ColumnType<Date, Date | undefined, Date>;
 }
 

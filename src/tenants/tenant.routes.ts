@@ -109,7 +109,7 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
       if (currency !== undefined && !isCurrency(currency))
         fields.push({ field: 'body.currency', message: 'is not an ISO 4217 code' });
       if (fields.length) throw new AppError('validation_failed', 'Invalid body', { fields });
-      const result = await deps.db.transaction().execute(async (tx) => {
+      const { body } = await idempotentWrite(deps.db, request, actor.tenantId, async (tx) => {
         const before = await findTenant(tx, actor.tenantId);
         const after = await tx
           .updateTable('tenants')
@@ -117,7 +117,7 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
             ...(name !== undefined ? { name } : {}),
             ...(timeZone !== undefined ? { time_zone: timeZone } : {}),
             ...(currency !== undefined ? { currency } : {}),
-            updated_at: new Date(),
+            updated_at: deps.services.clock.now(),
           })
           .where('id', '=', actor.tenantId)
           .returningAll()
@@ -129,9 +129,9 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
           before: before && tenantView(before),
           after: tenantView(after),
         });
-        return after;
+        return { status: 200, body: tenantView(after) };
       });
-      return tenantView(result);
+      return body;
     },
   );
 
@@ -166,21 +166,27 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
     },
     async (request, reply) => {
       const actor = staffActor(request);
-      const { status, body } = await idempotentWrite(deps.db, request, actor.tenantId, async (tx) => {
-        const created = await createApiKey(tx, {
-          tenantId: actor.tenantId,
-          role: request.body.role,
-          name: request.body.name,
-          createdBy: actor.apiKeyId,
-        });
-        await writeAudit(tx, auditContext(request), {
-          action: 'api_key.created',
-          subjectType: 'api_key',
-          subjectId: created.row.id,
-          after: apiKeyView(created.row),
-        });
-        return { status: 201, body: { key: created.key, apiKey: apiKeyView(created.row) } };
-      });
+      const { status, body } = await idempotentWrite(
+        deps.db,
+        request,
+        actor.tenantId,
+        async (tx) => {
+          const created = await createApiKey(tx, {
+            tenantId: actor.tenantId,
+            role: request.body.role,
+            name: request.body.name,
+            createdBy: actor.apiKeyId,
+          });
+          await writeAudit(tx, auditContext(request), {
+            action: 'api_key.created',
+            subjectType: 'api_key',
+            subjectId: created.row.id,
+            after: apiKeyView(created.row),
+          });
+          return { status: 201, body: { key: created.key, apiKey: apiKeyView(created.row) } };
+        },
+        { sensitive: { key: deps.services.secrets.tokenEncryptionKey } },
+      );
       return reply.status(status).send(body);
     },
   );
@@ -198,7 +204,7 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
     },
     async (request) => {
       const actor = staffActor(request);
-      const revoked = await deps.db.transaction().execute(async (tx) => {
+      const { body } = await idempotentWrite(deps.db, request, actor.tenantId, async (tx) => {
         const row = await revokeApiKey(tx, actor.tenantId, request.params.id);
         if (!row) throw new AppError('not_found', 'API key not found');
         await writeAudit(tx, auditContext(request), {
@@ -207,9 +213,9 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
           subjectId: row.id,
           after: apiKeyView(row),
         });
-        return row;
+        return { status: 200, body: apiKeyView(row) };
       });
-      return apiKeyView(revoked);
+      return body;
     },
   );
 };

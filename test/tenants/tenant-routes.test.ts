@@ -199,6 +199,14 @@ describe('tenant settings and staff API keys', () => {
       .execute();
     expect(named).toHaveLength(1);
 
+    // The key shown once is kept for the replay only in sealed form.
+    const stored = await runtime.db
+      .selectFrom('idempotency_keys')
+      .select('response')
+      .where('key', '=', 'create-reporting-key')
+      .executeTakeFirstOrThrow();
+    expect(JSON.stringify(stored.response)).not.toContain(first.json().key);
+
     const other = await send('something else');
     expect(other.statusCode).toBe(422);
     expect(other.json().error.code).toBe('idempotency_key_reused');
