@@ -1,0 +1,211 @@
+import type { AuditContext } from '../audit/audit.repository.ts';
+import type { DbOrTx, Tx } from '../db/database.ts';
+import { AppError } from '../errors/app-error.ts';
+import type { PartnerRow } from '../partners/partner.table.ts';
+import type { ProgramRow } from '../programs/program.table.ts';
+import type { Services } from '../services.ts';
+import { findTenant } from '../tenants/tenant.repository.ts';
+import { addLocalDays, localDate } from './protection-window.ts';
+import { insertRegistration } from './registration.repository.ts';
+import type { RegistrationRow } from './registration.table.ts';
+import { type ConflictSource, detectConflicts, lockProspect } from './registration-conflicts.ts';
+import { recordChange } from './registration-events.ts';
+import {
+  type FieldProblem,
+  type SubmitRegistrationInput,
+  validateSubmission,
+} from './registration-validation.ts';
+
+export type { ConflictSource } from './registration-conflicts.ts';
+// The registration use cases. Submission is here; the later transitions and the expiry sweep live in
+// their own files (one use case each, to keep files small) and are re-exported, so callers import
+// everything from this one module.
+export { expireRegistrations } from './registration-expiry.ts';
+export {
+  approveRegistration,
+  decideExtension,
+  markOutcome,
+  overrideConflict,
+  type RegistrationTarget,
+  rejectRegistration,
+  requestExtension,
+} from './registration-transitions.ts';
+export type { SubmitRegistrationInput } from './registration-validation.ts';
+
+export interface SubmitContext {
+  services: Services;
+  audit: AuditContext;
+  /** The CRM's view of open deals, when the tenant's CRM is connected. */
+  conflictSource?: ConflictSource;
+}
+
+export async function findProgram(db: DbOrTx, tenantId: string, id: string): Promise<ProgramRow | undefined> {
+  return db
+    .selectFrom('programs')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
+async function findPartner(db: DbOrTx, tenantId: string, id: string): Promise<PartnerRow | undefined> {
+  return db
+    .selectFrom('partners')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
+/** Refuses a submission the program does not take today (in the tenant's time zone): 422. */
+function assertProgramOpen(program: ProgramRow, timeZone: string, now: Date): void {
+  if (program.status !== 'active') {
+    throw new AppError('unprocessable', `The program "${program.name}" is not open for registrations`, {
+      programStatus: program.status,
+    });
+  }
+  const today = localDate(now, timeZone);
+  if (program.starts_on && today < program.starts_on) {
+    throw new AppError('unprocessable', `The program "${program.name}" starts on ${program.starts_on}`);
+  }
+  if (program.ends_on && today > program.ends_on) {
+    throw new AppError('unprocessable', `The program "${program.name}" ended on ${program.ends_on}`);
+  }
+}
+
+/** Auto-approval by program rule: the check is clear and, when the rule lists tiers, the partner's is one. */
+function autoApproves(program: ProgramRow, partner: PartnerRow, outcome: string): boolean {
+  const rule = program.auto_approve ?? {};
+  if (outcome !== 'clear' || rule.whenClear !== true) return false;
+  const tiers = rule.tierIds ?? [];
+  return tiers.length === 0 || (partner.tier_id !== null && tiers.includes(partner.tier_id));
+}
+
+/**
+ * Submits a registration, from any source (API, public form, referral code, email), in the caller's
+ * transaction: validates it (every field problem in one 400; 404 for an unknown program or partner;
+ * 422 when the program or partner cannot take it), checks it against the tenant's active claims,
+ * stores it, auto-approves it when the program says so, and records audit and events.
+ */
+export async function submitRegistration(
+  tx: Tx,
+  ctx: SubmitContext,
+  input: SubmitRegistrationInput,
+): Promise<RegistrationRow> {
+  const now = ctx.services.clock.now();
+  const tenant = await findTenant(tx, input.tenantId);
+  if (!tenant) throw new AppError('not_found', 'Tenant not found');
+  const program = await findProgram(tx, input.tenantId, input.programId);
+  if (!program) throw new AppError('not_found', 'Program not found');
+  const partner = await findPartner(tx, input.tenantId, input.partnerId);
+  if (!partner) throw new AppError('not_found', 'Partner not found');
+
+  assertProgramOpen(program, tenant.time_zone, now);
+  if (partner.status !== 'active') {
+    throw new AppError('unprocessable', `The partner "${partner.name}" is ${partner.status}, not active`);
+  }
+  const enrolment = await tx
+    .selectFrom('enrolments')
+    .select('status')
+    .where('tenant_id', '=', input.tenantId)
+    .where('program_id', '=', program.id)
+    .where('partner_id', '=', partner.id)
+    .executeTakeFirst();
+  if (enrolment?.status !== 'active') {
+    throw new AppError(
+      'unprocessable',
+      `The partner "${partner.name}" is not enrolled in "${program.name}"`,
+      {
+        enrolmentStatus: enrolment?.status ?? null,
+      },
+    );
+  }
+
+  const problems: FieldProblem[] = [];
+  if (input.contactId) {
+    const contact = await tx
+      .selectFrom('partner_contacts')
+      .select('id')
+      .where('tenant_id', '=', input.tenantId)
+      .where('id', '=', input.contactId)
+      .where('partner_id', '=', partner.id)
+      .executeTakeFirst();
+    if (!contact) problems.push({ field: 'contactId', message: 'is not a contact of this partner' });
+  }
+  const clean = validateSubmission(input, program, problems);
+
+  const prospect = {
+    tenantId: input.tenantId,
+    partnerId: partner.id,
+    domain: clean.domain,
+    contactEmail: clean.contactEmail,
+    companyKey: clean.companyKey,
+  };
+  // Ask the CRM before taking the locks: its answer does not depend on them, and the locks should
+  // be held for as short a time as possible.
+  const crmDeals =
+    ctx.conflictSource && (clean.domain || clean.contactEmail)
+      ? await ctx.conflictSource.findOpenDeals(clean.domain, clean.contactEmail)
+      : [];
+  await lockProspect(tx, prospect);
+  const check = await detectConflicts(tx, prospect, now, crmDeals);
+  const approved = autoApproves(program, partner, check.outcome);
+
+  const row = await insertRegistration(tx, {
+    tenant_id: input.tenantId,
+    program_id: program.id,
+    partner_id: partner.id,
+    contact_id: input.contactId ?? null,
+    source: input.source,
+    company_name: clean.companyName,
+    company_key: clean.companyKey,
+    website: clean.website,
+    domain: clean.domain,
+    contact_name: clean.contactName,
+    contact_email: clean.contactEmail,
+    estimated_value: clean.estimatedValue,
+    currency: clean.currency,
+    expected_close: clean.expectedClose,
+    notes: clean.notes,
+    custom_fields: JSON.stringify(clean.customFields),
+    status: approved ? 'approved' : 'submitted',
+    check_outcome: check.outcome,
+    related_registration_id: check.relatedRegistrationId,
+    check_details: JSON.stringify(check.details),
+    approved_at: approved ? now : null,
+    approved_by: approved ? 'auto_approve' : null,
+    protected_until: approved ? addLocalDays(now, program.protection_days, tenant.time_zone) : null,
+    // From the service clock, not the database's now(): lists page on it (see pagination.ts), and
+    // protection windows of never-approved registrations run from it.
+    created_at: now,
+    updated_at: now,
+  });
+
+  await recordChange(tx, ctx.audit, {
+    action: 'registration.submitted',
+    after: row,
+    at: now,
+    data: { source: row.source, relatedRegistrationId: row.related_registration_id },
+  });
+  if (check.outcome === 'conflict_with') {
+    await recordChange(tx, ctx.audit, {
+      action: 'registration.conflict',
+      after: row,
+      at: now,
+      data: { relatedRegistrationId: row.related_registration_id, details: check.details },
+    });
+  }
+  if (approved) {
+    await recordChange(
+      tx,
+      { ...ctx.audit, actorType: 'system', actorId: 'auto_approve' },
+      {
+        action: 'registration.approved',
+        after: row,
+        at: now,
+        data: { automatic: true, protectedUntil: row.protected_until?.toISOString() ?? null },
+      },
+    );
+  }
+  return row;
+}
