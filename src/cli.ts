@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import { config, positiveInteger, UsageError, withDatabase, withRuntime } from './cli-context.ts';
 import { ConfigError } from './config.ts';
+import { registerLedgerCommands } from './ledger/ledger.commands.ts';
+import { registerPartnerCommands } from './partners/partner.commands.ts';
 import { registerTenantCommands } from './tenants/tenant.commands.ts';
 
 // Heavy modules (database drivers, BullMQ, Fastify) are imported by the commands that use them,
@@ -152,6 +154,8 @@ async function serve(role: Role): Promise<void> {
 }
 
 registerTenantCommands(program);
+registerPartnerCommands(program);
+registerLedgerCommands(program);
 
 /** Errors we expect (bad configuration, stale schema, usage) are shown as their message alone. */
 const EXPECTED_ERRORS = new Set(['ConfigError', 'PendingMigrationsError', 'MigrationError', 'UsageError']);

@@ -11,7 +11,8 @@ export interface TierTable {
   name: string;
   /** Higher is better (Bronze 1, Silver 2, Gold 3). */
   rank: ColumnType<number, number | undefined, number>;
-  created_at: ColumnType<Date, never, never>;
+  /** Set from the clock on insert: lists page on it with millisecond cursors. */
+  created_at: ColumnType<Date, Date | undefined, never>;
 }
 
 export interface PartnerTable {
@@ -26,7 +27,8 @@ export interface PartnerTable {
   /** The customer's own id for the partner; what a CSV re-import matches on. */
   external_id: string | null;
   payout_details: ColumnType<Record<string, unknown>, string | undefined, string>;
-  created_at: ColumnType<Date, never, never>;
+  /** Set from the clock on insert: lists page on it with millisecond cursors. */
+  created_at: ColumnType<Date, Date | undefined, never>;
   updated_at: ColumnType<Date, Date | undefined, Date>;
 }
 
@@ -38,7 +40,8 @@ export interface PartnerContactTable {
   /** Lower-cased. */
   email: string;
   role: string | null;
-  created_at: ColumnType<Date, never, never>;
+  /** Set from the clock on insert: lists page on it with millisecond cursors. */
+  created_at: ColumnType<Date, Date | undefined, never>;
 }
 
 export type TierRow = Selectable<TierTable>;
