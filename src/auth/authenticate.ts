@@ -64,6 +64,13 @@ export async function authenticateContact(
   if (resolved === 'expired') throw new AppError('unauthorized', 'This link has expired; ask for a new one');
   if (resolved === 'revoked') throw new AppError('unauthorized', 'This link has been revoked');
   if (resolved === 'wrong_purpose') throw new AppError('forbidden', 'This link is not for this page');
+  // Best effort, outside any transaction: when a link was last used helps decide whether to revoke it.
+  void deps.db
+    .updateTable('partner_links')
+    .set({ last_used_at: sql<Date>`now()` })
+    .where('id', '=', resolved.link.id)
+    .execute()
+    .catch(() => {});
   return {
     kind: 'contact',
     tenantId: resolved.link.tenant_id,
