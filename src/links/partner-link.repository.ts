@@ -1,11 +1,10 @@
 import { sql } from 'kysely';
 import type { DbOrTx } from '../db/database.ts';
+import { isUuid } from '../db/uuid.ts';
 import type { Cursor } from '../http/pagination.ts';
 import type { PartnerStatus } from '../partners/partner.table.ts';
 import type { LinkStateValue } from './partner-link.schemas.ts';
 import type { PartnerLinkRow } from './partner-link.table.ts';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /*
  * partner_links.created_at comes from the database's now(), in microseconds, while a cursor holds a
@@ -41,7 +40,7 @@ export async function findLinkContact(
   tenantId: string,
   contactId: string,
 ): Promise<LinkContact | undefined> {
-  if (!UUID.test(contactId)) return undefined;
+  if (!isUuid(contactId)) return undefined;
   return db
     .selectFrom('partner_contacts')
     .innerJoin('partners', (join) =>
@@ -69,7 +68,7 @@ export async function findLink(
   id: string,
   options: { lock?: boolean } = {},
 ): Promise<PartnerLinkRow | undefined> {
-  if (!UUID.test(id)) return undefined;
+  if (!isUuid(id)) return undefined;
   const query = db
     .selectFrom('partner_links')
     .select(LINK_COLUMNS)

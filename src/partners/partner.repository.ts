@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { DbOrTx, Tx } from '../db/database.ts';
+import { isUuid } from '../db/uuid.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { Cursor } from '../http/pagination.ts';
 import type { PartnerKind, PartnerRow, PartnerStatus, PartnerUpdate } from './partner.table.ts';
@@ -62,7 +63,9 @@ export async function insertPartner(
     .executeTakeFirstOrThrow();
 }
 
+/** The tenant's partner, or undefined: another tenant's id (or a malformed one) is simply not found. */
 export async function findPartner(db: DbOrTx, tenantId: string, id: string): Promise<PartnerRow | undefined> {
+  if (!isUuid(id)) return undefined;
   return db
     .selectFrom('partners')
     .selectAll()

@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import type { AppDeps } from '../app.ts';
 import type { ContactActor } from '../auth/actor.ts';
 import { auditContext, authenticateContact } from '../auth/authenticate.ts';
+import { isUuid } from '../db/uuid.ts';
 import { AppError } from '../errors/app-error.ts';
 import { idempotentWrite } from '../http/idempotency.ts';
 import { decodeCursor, pageFrom } from '../http/pagination.ts';
@@ -20,7 +21,6 @@ import { type FormProblem, renderRegistrationForm } from './registration-form.vi
 import { renderConfirmation, renderReferralList } from './registration-outcome.view.ts';
 
 const TokenParams = Type.Object({ token: Type.String({ minLength: 1, maxLength: 200 }) });
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PAGE_SIZE = 50;
 
 const sendHtml = (reply: FastifyReply, status: number, body: string) =>
@@ -105,7 +105,7 @@ export const partnerLinkPages: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = as
         });
       }
       const after = decodeCursor(request.query.cursor);
-      if (after && !UUID.test(after.id))
+      if (after && !isUuid(after.id))
         throw new AppError('bad_request', 'This page link is not one we gave out.');
       const [rows, holder, tenant] = await Promise.all([
         listSubtreeRegistrations(deps.db, actor.tenantId, actor.partnerId, { limit: PAGE_SIZE, after }),

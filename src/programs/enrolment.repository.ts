@@ -1,11 +1,10 @@
 import { sql } from 'kysely';
 import type { DbOrTx, Tx } from '../db/database.ts';
+import { isUuid } from '../db/uuid.ts';
 import type { Cursor } from '../http/pagination.ts';
 import type { PartnerRow } from '../partners/partner.table.ts';
 import type { EnrolmentRow, EnrolmentStatus } from './program.table.ts';
 import { cryptoRandomIndex, generateReferralCode, type RandomIndex } from './referral-code.ts';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** How many fresh codes to draw before giving up: with 6.6 × 10^11 codes, more than one is rare. */
 const CODE_ATTEMPTS = 8;
@@ -17,7 +16,7 @@ export async function findEnrolment(
   id: string,
   options: { lock?: boolean } = {},
 ): Promise<EnrolmentRow | undefined> {
-  if (!UUID.test(id)) return undefined;
+  if (!isUuid(id)) return undefined;
   const query = db
     .selectFrom('enrolments')
     .selectAll()
@@ -42,16 +41,7 @@ export async function findEnrolmentOf(
     .executeTakeFirst();
 }
 
-/** The tenant's partner, for an enrolment's checks. */
-export async function findPartner(db: DbOrTx, tenantId: string, id: string): Promise<PartnerRow | undefined> {
-  if (!UUID.test(id)) return undefined;
-  return db
-    .selectFrom('partners')
-    .selectAll()
-    .where('tenant_id', '=', tenantId)
-    .where('id', '=', id)
-    .executeTakeFirst();
-}
+export { findPartner } from '../partners/partner.repository.ts';
 
 export async function listEnrolments(
   db: DbOrTx,

@@ -1,14 +1,13 @@
 import type { DbOrTx } from '../db/database.ts';
+import { isUuid } from '../db/uuid.ts';
 import { AppError } from '../errors/app-error.ts';
 import { type Cursor, decodeCursor } from '../http/pagination.ts';
 import type { PartnerKind, PartnerStatus } from '../partners/partner.table.ts';
 import type { NewProgramRow, ProgramRow, ProgramStatus, ProgramUpdate } from './program.table.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** The tenant's program, or undefined: another tenant's id is simply not found. */
 export async function findProgram(db: DbOrTx, tenantId: string, id: string): Promise<ProgramRow | undefined> {
-  if (!UUID.test(id)) return undefined;
+  if (!isUuid(id)) return undefined;
   return db
     .selectFrom('programs')
     .selectAll()
@@ -20,7 +19,7 @@ export async function findProgram(db: DbOrTx, tenantId: string, id: string): Pro
 /** A list cursor with an id Postgres can compare with a uuid column, or a 400. */
 export function decodeUuidCursor(value: string | undefined): Cursor | undefined {
   const cursor = decodeCursor(value);
-  if (cursor && !UUID.test(cursor.id)) {
+  if (cursor && !isUuid(cursor.id)) {
     throw new AppError('bad_request', 'The cursor is not one this API gave out', { field: 'query.cursor' });
   }
   return cursor;
@@ -73,7 +72,7 @@ export async function findProgramForUpdate(
   tenantId: string,
   id: string,
 ): Promise<ProgramRow | undefined> {
-  if (!UUID.test(id)) return undefined;
+  if (!isUuid(id)) return undefined;
   return db
     .selectFrom('programs')
     .selectAll()
@@ -85,7 +84,7 @@ export async function findProgramForUpdate(
 
 /** Of `ids`, those that are tiers of the tenant. */
 export async function existingTierIds(db: DbOrTx, tenantId: string, ids: string[]): Promise<Set<string>> {
-  const wellFormed = [...new Set(ids.filter((id) => UUID.test(id)))];
+  const wellFormed = [...new Set(ids.filter((id) => isUuid(id)))];
   if (wellFormed.length === 0) return new Set();
   const rows = await db
     .selectFrom('tiers')

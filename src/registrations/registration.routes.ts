@@ -10,6 +10,7 @@ import {
   staffActor,
 } from '../auth/authenticate.ts';
 import type { Tx } from '../db/database.ts';
+import { isUuid } from '../db/uuid.ts';
 import { AppError } from '../errors/app-error.ts';
 import { idempotentWrite } from '../http/idempotency.ts';
 import { decodeCursor, pageFrom, pageOf } from '../http/pagination.ts';
@@ -49,7 +50,6 @@ const Errors = {
   409: { $ref: 'ErrorResponse#' },
   422: { $ref: 'ErrorResponse#' },
 };
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The service names fields as the submission does (`companyName`); the API names them as the body. */
 async function asBodyFields<T>(work: () => Promise<T>): Promise<T> {
@@ -102,7 +102,7 @@ async function filtersOf(deps: AppDeps, tenantId: string, query: Static<typeof L
       filters.createdBefore = isDay(query.to) ? zonedInstant(nextDay(query.to), zone) : new Date(query.to);
   }
   const after = decodeCursor(query.cursor);
-  if (after && !UUID.test(after.id))
+  if (after && !isUuid(after.id))
     throw new AppError('bad_request', 'The cursor is not one this API gave out');
   return { filters, page: { limit: query.limit ?? 50, after } };
 }

@@ -1,7 +1,9 @@
 import type { AuditContext } from '../audit/audit.repository.ts';
-import type { DbOrTx, Tx } from '../db/database.ts';
+import type { Tx } from '../db/database.ts';
 import { AppError } from '../errors/app-error.ts';
+import { findPartner } from '../partners/partner.repository.ts';
 import type { PartnerRow } from '../partners/partner.table.ts';
+import { findProgram } from '../programs/program.repository.ts';
 import type { ProgramRow } from '../programs/program.table.ts';
 import type { Services } from '../services.ts';
 import { findTenant } from '../tenants/tenant.repository.ts';
@@ -37,24 +39,6 @@ export interface SubmitContext {
   audit: AuditContext;
   /** The CRM's view of open deals, when the tenant's CRM is connected. */
   conflictSource?: ConflictSource;
-}
-
-export async function findProgram(db: DbOrTx, tenantId: string, id: string): Promise<ProgramRow | undefined> {
-  return db
-    .selectFrom('programs')
-    .selectAll()
-    .where('tenant_id', '=', tenantId)
-    .where('id', '=', id)
-    .executeTakeFirst();
-}
-
-async function findPartner(db: DbOrTx, tenantId: string, id: string): Promise<PartnerRow | undefined> {
-  return db
-    .selectFrom('partners')
-    .selectAll()
-    .where('tenant_id', '=', tenantId)
-    .where('id', '=', id)
-    .executeTakeFirst();
 }
 
 /** Refuses a submission the program does not take today (in the tenant's time zone): 422. */
