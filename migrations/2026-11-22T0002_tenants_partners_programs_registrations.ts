@@ -12,7 +12,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .createTable('tenants')
     .addColumn('id', 'uuid', id)
     .addColumn('name', 'text', (c) => c.notNull())
-    .addColumn('crm_kind', 'text', (c) => c.notNull().defaultTo('none').check(sql`crm_kind in ('hubspot', 'salesforce', 'none')`))
+    .addColumn('crm_kind', 'text', (c) =>
+      c.notNull().defaultTo('none').check(sql`crm_kind in ('hubspot', 'salesforce', 'none')`),
+    )
     .addColumn('crm_account_id', 'text')
     .addColumn('status', 'text', (c) =>
       c.notNull().defaultTo('active').check(sql`status in ('active', 'disconnected', 'uninstalled')`),
@@ -30,7 +32,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('id', 'uuid', id)
     .addColumn('tenant_id', 'uuid', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
     .addColumn('name', 'text', (c) => c.notNull())
-    .addColumn('role', 'text', (c) => c.notNull().check(sql`role in ('admin', 'program_manager', 'sales_rep')`))
+    .addColumn('role', 'text', (c) =>
+      c.notNull().check(sql`role in ('admin', 'program_manager', 'sales_rep')`),
+    )
     .addColumn('key_hash', 'text', (c) => c.notNull().unique())
     .addColumn('key_prefix', 'text', (c) => c.notNull())
     .addColumn('created_by', 'text')
@@ -56,7 +60,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('id', 'uuid', id)
     .addColumn('tenant_id', 'uuid', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
     .addColumn('name', 'text', (c) => c.notNull())
-    .addColumn('kind', 'text', (c) => c.notNull().check(sql`kind in ('referral', 'delivery', 'consultancy', 'affiliate')`))
+    .addColumn('kind', 'text', (c) =>
+      c.notNull().check(sql`kind in ('referral', 'delivery', 'consultancy', 'affiliate')`),
+    )
     .addColumn('tier_id', 'uuid')
     .addColumn('status', 'text', (c) =>
       c.notNull().defaultTo('invited').check(sql`status in ('invited', 'active', 'suspended', 'archived')`),
@@ -69,10 +75,17 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addUniqueConstraint('partners_tenant_id_key', ['tenant_id', 'id'])
     .addUniqueConstraint('partners_tenant_external_id_key', ['tenant_id', 'external_id'])
     .addForeignKeyConstraint('partners_tier_fk', ['tenant_id', 'tier_id'], 'tiers', ['tenant_id', 'id'])
-    .addForeignKeyConstraint('partners_parent_fk', ['tenant_id', 'parent_id'], 'partners', ['tenant_id', 'id'])
+    .addForeignKeyConstraint('partners_parent_fk', ['tenant_id', 'parent_id'], 'partners', [
+      'tenant_id',
+      'id',
+    ])
     .addCheckConstraint('partners_not_own_parent', sql`parent_id is null or parent_id <> id`)
     .execute();
-  await db.schema.createIndex('partners_parent_idx').on('partners').columns(['tenant_id', 'parent_id']).execute();
+  await db.schema
+    .createIndex('partners_parent_idx')
+    .on('partners')
+    .columns(['tenant_id', 'parent_id'])
+    .execute();
   await db.schema.createIndex('partners_name_idx').on('partners').columns(['tenant_id', 'name']).execute();
 
   await db.schema
@@ -86,18 +99,28 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_at', 'timestamptz', now)
     .addUniqueConstraint('partner_contacts_tenant_id_key', ['tenant_id', 'id'])
     .addUniqueConstraint('partner_contacts_partner_email_key', ['tenant_id', 'partner_id', 'email'])
-    .addForeignKeyConstraint('partner_contacts_partner_fk', ['tenant_id', 'partner_id'], 'partners', ['tenant_id', 'id'], (fk) =>
-      fk.onDelete('cascade'),
+    .addForeignKeyConstraint(
+      'partner_contacts_partner_fk',
+      ['tenant_id', 'partner_id'],
+      'partners',
+      ['tenant_id', 'id'],
+      (fk) => fk.onDelete('cascade'),
     )
     .execute();
-  await db.schema.createIndex('partner_contacts_email_idx').on('partner_contacts').columns(['tenant_id', 'email']).execute();
+  await db.schema
+    .createIndex('partner_contacts_email_idx')
+    .on('partner_contacts')
+    .columns(['tenant_id', 'email'])
+    .execute();
 
   await db.schema
     .createTable('programs')
     .addColumn('id', 'uuid', id)
     .addColumn('tenant_id', 'uuid', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
     .addColumn('name', 'text', (c) => c.notNull())
-    .addColumn('status', 'text', (c) => c.notNull().defaultTo('active').check(sql`status in ('draft', 'active', 'closed')`))
+    .addColumn('status', 'text', (c) =>
+      c.notNull().defaultTo('active').check(sql`status in ('draft', 'active', 'closed')`),
+    )
     .addColumn('starts_on', 'date')
     .addColumn('ends_on', 'date')
     .addColumn('eligible_kinds', 'jsonb', (c) => c.notNull().defaultTo(sql`'[]'::jsonb`))
@@ -112,7 +135,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_at', 'timestamptz', now)
     .addColumn('updated_at', 'timestamptz', now)
     .addUniqueConstraint('programs_tenant_id_key', ['tenant_id', 'id'])
-    .addCheckConstraint('programs_dates_ordered', sql`ends_on is null or starts_on is null or ends_on >= starts_on`)
+    .addCheckConstraint(
+      'programs_dates_ordered',
+      sql`ends_on is null or starts_on is null or ends_on >= starts_on`,
+    )
     .execute();
 
   await db.schema
@@ -130,8 +156,14 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addUniqueConstraint('enrolments_tenant_id_key', ['tenant_id', 'id'])
     .addUniqueConstraint('enrolments_program_partner_key', ['tenant_id', 'program_id', 'partner_id'])
     .addUniqueConstraint('enrolments_referral_code_key', ['tenant_id', 'referral_code'])
-    .addForeignKeyConstraint('enrolments_program_fk', ['tenant_id', 'program_id'], 'programs', ['tenant_id', 'id'])
-    .addForeignKeyConstraint('enrolments_partner_fk', ['tenant_id', 'partner_id'], 'partners', ['tenant_id', 'id'])
+    .addForeignKeyConstraint('enrolments_program_fk', ['tenant_id', 'program_id'], 'programs', [
+      'tenant_id',
+      'id',
+    ])
+    .addForeignKeyConstraint('enrolments_partner_fk', ['tenant_id', 'partner_id'], 'partners', [
+      'tenant_id',
+      'id',
+    ])
     .execute();
 
   await db.schema
@@ -148,10 +180,17 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_by', 'text')
     .addColumn('created_at', 'timestamptz', now)
     .addColumn('last_used_at', 'timestamptz')
-    .addForeignKeyConstraint('partner_links_contact_fk', ['tenant_id', 'contact_id'], 'partner_contacts', ['tenant_id', 'id'], (fk) =>
-      fk.onDelete('cascade'),
+    .addForeignKeyConstraint(
+      'partner_links_contact_fk',
+      ['tenant_id', 'contact_id'],
+      'partner_contacts',
+      ['tenant_id', 'id'],
+      (fk) => fk.onDelete('cascade'),
     )
-    .addForeignKeyConstraint('partner_links_program_fk', ['tenant_id', 'program_id'], 'programs', ['tenant_id', 'id'])
+    .addForeignKeyConstraint('partner_links_program_fk', ['tenant_id', 'program_id'], 'programs', [
+      'tenant_id',
+      'id',
+    ])
     .execute();
 
   await db.schema
@@ -161,7 +200,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('program_id', 'uuid', (c) => c.notNull())
     .addColumn('partner_id', 'uuid', (c) => c.notNull())
     .addColumn('contact_id', 'uuid')
-    .addColumn('source', 'text', (c) => c.notNull().check(sql`source in ('api', 'form', 'referral_code', 'email')`))
+    .addColumn('source', 'text', (c) =>
+      c.notNull().check(sql`source in ('api', 'form', 'referral_code', 'email')`),
+    )
     .addColumn('company_name', 'text', (c) => c.notNull())
     .addColumn('company_key', 'text', (c) => c.notNull())
     .addColumn('website', 'text')
@@ -190,19 +231,33 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('approved_by', 'text')
     .addColumn('protected_until', 'timestamptz')
     .addColumn('extension_status', 'text', (c) =>
-      c.notNull().defaultTo('none').check(sql`extension_status in ('none', 'requested', 'approved', 'rejected')`),
+      c
+        .notNull()
+        .defaultTo('none')
+        .check(sql`extension_status in ('none', 'requested', 'approved', 'rejected')`),
     )
     .addColumn('extension_requested_at', 'timestamptz')
     .addColumn('crm_deal_id', 'text')
     .addColumn('created_at', 'timestamptz', now)
     .addColumn('updated_at', 'timestamptz', now)
     .addUniqueConstraint('registrations_tenant_id_key', ['tenant_id', 'id'])
-    .addForeignKeyConstraint('registrations_program_fk', ['tenant_id', 'program_id'], 'programs', ['tenant_id', 'id'])
-    .addForeignKeyConstraint('registrations_partner_fk', ['tenant_id', 'partner_id'], 'partners', ['tenant_id', 'id'])
+    .addForeignKeyConstraint('registrations_program_fk', ['tenant_id', 'program_id'], 'programs', [
+      'tenant_id',
+      'id',
+    ])
+    .addForeignKeyConstraint('registrations_partner_fk', ['tenant_id', 'partner_id'], 'partners', [
+      'tenant_id',
+      'id',
+    ])
     .execute();
   // Conflict detection looks up the tenant's active claims by domain, contact email and company key.
   const active = sql<boolean>`status in ('submitted', 'approved')`;
-  await db.schema.createIndex('registrations_active_domain_idx').on('registrations').columns(['tenant_id', 'domain']).where(active).execute();
+  await db.schema
+    .createIndex('registrations_active_domain_idx')
+    .on('registrations')
+    .columns(['tenant_id', 'domain'])
+    .where(active)
+    .execute();
   await db.schema
     .createIndex('registrations_active_email_idx')
     .on('registrations')
@@ -215,7 +270,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .columns(['tenant_id', 'company_key'])
     .where(active)
     .execute();
-  await db.schema.createIndex('registrations_list_idx').on('registrations').columns(['tenant_id', 'created_at', 'id']).execute();
+  await db.schema
+    .createIndex('registrations_list_idx')
+    .on('registrations')
+    .columns(['tenant_id', 'created_at', 'id'])
+    .execute();
   await db.schema
     .createIndex('registrations_partner_idx')
     .on('registrations')
@@ -232,7 +291,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .createTable('audit_log')
     .addColumn('id', 'bigint', (c) => c.primaryKey().generatedAlwaysAsIdentity())
     .addColumn('tenant_id', 'uuid', (c) => c.notNull())
-    .addColumn('actor_type', 'text', (c) => c.notNull().check(sql`actor_type in ('api_key', 'contact', 'system', 'cli')`))
+    .addColumn('actor_type', 'text', (c) =>
+      c.notNull().check(sql`actor_type in ('api_key', 'contact', 'system', 'cli')`),
+    )
     .addColumn('actor_id', 'text')
     .addColumn('action', 'text', (c) => c.notNull())
     .addColumn('subject_type', 'text', (c) => c.notNull())
@@ -245,7 +306,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_at', 'timestamptz', now)
     .execute();
   await db.schema.createIndex('audit_log_tenant_idx').on('audit_log').columns(['tenant_id', 'id']).execute();
-  await db.schema.createIndex('audit_log_subject_idx').on('audit_log').columns(['tenant_id', 'subject_type', 'subject_id']).execute();
+  await db.schema
+    .createIndex('audit_log_subject_idx')
+    .on('audit_log')
+    .columns(['tenant_id', 'subject_type', 'subject_id'])
+    .execute();
 
   await db.schema
     .createTable('idempotency_keys')
