@@ -4,6 +4,7 @@ import type { IdempotencyKeyTable } from '../http/idempotency.table.ts';
 import type { InboxTable } from '../inbox/inbox.table.ts';
 import type { LocalJobTable } from '../jobs/local-job.table.ts';
 import type { OutboxTable } from '../jobs/outbox.table.ts';
+import type { LedgerAccountTable, LedgerEntryTable, LedgerTransactionTable } from '../ledger/ledger.table.ts';
 import type { PartnerLinkTable } from '../links/partner-link.table.ts';
 import type { PartnerContactTable, PartnerTable, TierTable } from '../partners/partner.table.ts';
 import type { EnrolmentTable, ProgramTable } from '../programs/program.table.ts';
@@ -26,6 +27,9 @@ export interface Database {
   registrations: RegistrationTable;
   audit_log: AuditLogTable;
   idempotency_keys: IdempotencyKeyTable;
+  ledger_accounts: LedgerAccountTable;
+  ledger_transactions: LedgerTransactionTable;
+  ledger_entries: LedgerEntryTable;
 }
 
 /** What a query function takes as its first argument: the database or an open transaction. */
