@@ -8,6 +8,9 @@ import { errorMessage } from './lib.ts';
 const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   'cold-start': async () => (await import('./cold-start.bench.ts')).coldStart,
   'queue-throughput': async () => (await import('./queue-throughput.bench.ts')).queueThroughput,
+  'ledger-postings': async () => (await import('./ledger-postings.bench.ts')).ledgerPostings,
+  'ledger-verify': async () => (await import('./ledger-verify.bench.ts')).ledgerVerify,
+  registrations: async () => (await import('./registrations.bench.ts')).registrations,
 };
 
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);

@@ -37,13 +37,16 @@ export function requireStaff(deps: AppDeps, roles: StaffRole[]) {
     if (actor.role !== 'admin' && !roles.includes(actor.role)) {
       throw new AppError('forbidden', `The ${actor.role} role may not do this`);
     }
-    // Best effort, outside any transaction: knowing a key is in use helps rotate it safely.
-    void deps.db
-      .updateTable('api_keys')
-      .set({ last_used_at: sql<Date>`now()` })
-      .where('id', '=', key.id)
-      .execute()
-      .catch(() => {});
+    // Best effort, outside any transaction, at most once a minute per key: knowing a key is in use
+    // helps rotate it safely, and a write on every request would cost every request a round trip.
+    if (!key.last_used_at || deps.services.clock.now().getTime() - key.last_used_at.getTime() > 60_000) {
+      void deps.db
+        .updateTable('api_keys')
+        .set({ last_used_at: sql<Date>`now()` })
+        .where('id', '=', key.id)
+        .execute()
+        .catch(() => {});
+    }
   };
 }
 

@@ -51,14 +51,23 @@ export async function idempotentWrite<T>(
     throw new AppError('bad_request', 'Idempotency-Key must be 1 to 200 letters, digits or ._:-');
   }
   const hash = requestHash(request);
+  // Keys belong to the caller: another caller (another API key, another partner contact) with the
+  // same key is a different request, never a replay of someone else's response.
+  const actor = request.actor;
+  const owner = actor
+    ? actor.kind === 'staff'
+      ? `key:${actor.apiKeyId}`
+      : `contact:${actor.contactId}`
+    : 'public';
+  const scopedKey = `${owner}:${key}`;
   return db.transaction().execute(async (tx) => {
     // Two concurrent requests with one key: the second waits here, then finds the first's response.
-    await sql`select pg_advisory_xact_lock(hashtextextended(${`${tenantId}:${key}`}, 0))`.execute(tx);
+    await sql`select pg_advisory_xact_lock(hashtextextended(${`${tenantId}:${scopedKey}`}, 0))`.execute(tx);
     const existing = await tx
       .selectFrom('idempotency_keys')
       .selectAll()
       .where('tenant_id', '=', tenantId)
-      .where('key', '=', key)
+      .where('key', '=', scopedKey)
       .where('created_at', '>', sql<Date>`now() - ${`${IDEMPOTENCY_WINDOW_HOURS} hours`}::interval`)
       .executeTakeFirst();
     if (existing) {
@@ -71,7 +80,9 @@ export async function idempotentWrite<T>(
       const stored = existing.response as { sealed?: string };
       const body =
         options.sensitive && typeof stored.sealed === 'string'
-          ? (JSON.parse(open(options.sensitive.key, stored.sealed, `idempotency:${tenantId}:${key}`)) as T)
+          ? (JSON.parse(
+              open(options.sensitive.key, stored.sealed, `idempotency:${tenantId}:${scopedKey}`),
+            ) as T)
           : (existing.response as T);
       return { status: existing.status_code, body };
     }
@@ -87,13 +98,15 @@ export async function idempotentWrite<T>(
       .insertInto('idempotency_keys')
       .values({
         tenant_id: tenantId,
-        key,
+        key: scopedKey,
         method: request.method,
         path: request.url,
         request_hash: hash,
         status_code: result.status,
         response: options.sensitive
-          ? JSON.stringify({ sealed: seal(options.sensitive.key, json, `idempotency:${tenantId}:${key}`) })
+          ? JSON.stringify({
+              sealed: seal(options.sensitive.key, json, `idempotency:${tenantId}:${scopedKey}`),
+            })
           : json,
       })
       .execute();

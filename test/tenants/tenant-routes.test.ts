@@ -203,7 +203,7 @@ describe('tenant settings and staff API keys', () => {
     const stored = await runtime.db
       .selectFrom('idempotency_keys')
       .select('response')
-      .where('key', '=', 'create-reporting-key')
+      .where('key', 'like', '%:create-reporting-key')
       .executeTakeFirstOrThrow();
     expect(JSON.stringify(stored.response)).not.toContain(first.json().key);
 

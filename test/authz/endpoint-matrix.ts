@@ -1,0 +1,337 @@
+import type { LinkPurpose } from '../../src/links/partner-link.table.ts';
+import type { StaffRole } from '../../src/tenants/tenant.table.ts';
+import { type AuthzWorld, tag } from './authz-world.ts';
+
+/*
+ * The authorization decision of every endpoint of /api/v1, in one table: who may call it, and a valid
+ * request for it aimed at the first tenant's (Acme's) fixtures. authorization-matrix.test.ts checks
+ * each row against the running app, and fails when the app serves a route that has no row here: a
+ * new endpoint needs a decision before it ships.
+ */
+
+export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+export interface MatrixRequest {
+  url: string;
+  payload?: object | string;
+  headers?: Record<string, string>;
+}
+
+export interface Endpoint {
+  method: Method;
+  /** As Fastify prints it: `/api/v1/registrations/:id/approve`. */
+  path: string;
+  /** Staff roles admitted (admin always is); empty for partner-facing routes. */
+  staff: StaffRole[];
+  /** Partner link purposes admitted; empty for staff routes. */
+  contact: LinkPurpose[];
+  /** The status an admitted caller gets for the request below. */
+  ok: number;
+  /**
+   * The same request by the other tenant's admin (or partner contact): `not_found` when it names an
+   * Acme id; `own_data` when it names none, so it succeeds on the caller's own tenant and its
+   * answer must contain no Acme id.
+   */
+  otherTenant: 'not_found' | 'own_data';
+  /** For `own_data` reads: an Acme id Acme's caller sees in the answer (and the other tenant must not). */
+  shows?: (w: AuthzWorld) => string;
+  /** A valid request aimed at Acme's fixtures; called once per attempt, so writes get fresh targets. */
+  request(w: AuthzWorld): Promise<MatrixRequest>;
+}
+
+type OtherTenant = Pick<Endpoint, 'otherTenant' | 'shows'>;
+const NOT_FOUND: OtherTenant = { otherTenant: 'not_found' };
+const ownData = (shows?: (w: AuthzWorld) => string): OtherTenant => ({
+  otherTenant: 'own_data',
+  ...(shows ? { shows } : {}),
+});
+
+const ALL: StaffRole[] = ['admin', 'program_manager', 'sales_rep'];
+const MANAGERS: StaffRole[] = ['admin', 'program_manager'];
+const ADMIN: StaffRole[] = ['admin'];
+const ANY_LINK: LinkPurpose[] = ['submit_registration', 'view_referrals', 'view_statements'];
+const VIEWER_LINK: LinkPurpose[] = ['submit_registration', 'view_referrals'];
+
+const V1 = '/api/v1';
+type Build = (w: AuthzWorld) => Promise<MatrixRequest>;
+/** Paths and urls below are written without the /api/v1 prefix. */
+const withPrefix =
+  (build: Build): Build =>
+  async (w) => {
+    const request = await build(w);
+    return { ...request, url: `${V1}${request.url}` };
+  };
+const entry =
+  (caller: Pick<Endpoint, 'staff' | 'contact'>) =>
+  (method: Method, path: string, ok: number, other: OtherTenant, build: Build): Endpoint => ({
+    method,
+    path: `${V1}${path}`,
+    ...caller,
+    ok,
+    ...other,
+    request: withPrefix(build),
+  });
+const staff = (
+  method: Method,
+  path: string,
+  roles: StaffRole[],
+  ok: number,
+  other: OtherTenant,
+  build: Build,
+) => entry({ staff: roles, contact: [] })(method, path, ok, other, build);
+const partnerFacing = (
+  method: Method,
+  path: string,
+  purposes: LinkPurpose[],
+  ok: number,
+  other: OtherTenant,
+  build: Build,
+) => entry({ staff: [], contact: purposes })(method, path, ok, other, build);
+const url = (value: string) => async () => ({ url: value });
+
+const prospect = () => ({ companyName: `Q${tag()}`, website: `https://q${tag()}.com` });
+
+/** A registration action, with what it needs to be allowed: a registration in the right state. */
+const action = (
+  name: string,
+  roles: StaffRole[],
+  target: (w: AuthzWorld) => Promise<{ id: string }>,
+  payload?: object,
+) =>
+  staff('POST', `/registrations/:id/${name}`, roles, 200, NOT_FOUND, async (w) => ({
+    url: `/registrations/${(await target(w)).id}/${name}`,
+    ...(payload ? { payload } : {}),
+  }));
+
+export const ENDPOINTS: Endpoint[] = [
+  // Tenant and API keys
+  staff(
+    'GET',
+    '/tenant',
+    ALL,
+    200,
+    ownData((w) => w.acme.t.tenant.id),
+    url('/tenant'),
+  ),
+  staff('PATCH', '/tenant', ADMIN, 200, ownData(), async () => ({
+    url: '/tenant',
+    payload: { name: `Tenant ${tag()}` },
+  })),
+  staff('GET', '/api-keys', ADMIN, 200, ownData(), url('/api-keys')),
+  staff('POST', '/api-keys', ADMIN, 201, ownData(), async () => ({
+    url: '/api-keys',
+    payload: { name: `key ${tag()}`, role: 'sales_rep' },
+  })),
+  staff('DELETE', '/api-keys/:id', ADMIN, 200, NOT_FOUND, async (w) => ({
+    url: `/api-keys/${await w.freshApiKeyId()}`,
+  })),
+  staff(
+    'GET',
+    '/audit-log',
+    MANAGERS,
+    200,
+    ownData((w) => w.acme.registrationOf.mid.id),
+    async (w) => ({
+      url: `/audit-log?subjectId=${w.acme.registrationOf.mid.id}`,
+    }),
+  ),
+
+  // Programs and enrolments
+  staff(
+    'GET',
+    '/programs',
+    ALL,
+    200,
+    ownData((w) => w.acme.program.id),
+    url('/programs?limit=200'),
+  ),
+  staff('POST', '/programs', MANAGERS, 201, ownData(), async () => ({
+    url: '/programs',
+    payload: { name: `Program ${tag()}` },
+  })),
+  staff('GET', '/programs/:id', ALL, 200, NOT_FOUND, async (w) => ({
+    url: `/programs/${w.acme.program.id}`,
+  })),
+  staff('PATCH', '/programs/:id', MANAGERS, 200, NOT_FOUND, async (w) => ({
+    url: `/programs/${w.acme.scratchProgram.id}`,
+    payload: { name: `Scratch ${tag()}` },
+  })),
+  staff('POST', '/programs/:id/enrolments', MANAGERS, 201, NOT_FOUND, async (w) => ({
+    url: `/programs/${w.acme.scratchProgram.id}/enrolments`,
+    payload: { partnerId: (await w.freshPartner()).id },
+  })),
+  staff('GET', '/programs/:id/enrolments', ALL, 200, NOT_FOUND, async (w) => ({
+    url: `/programs/${w.acme.program.id}/enrolments`,
+  })),
+  staff('PATCH', '/enrolments/:id', MANAGERS, 200, NOT_FOUND, async (w) => {
+    const partner = await w.freshPartner();
+    const enrolment = await w.db
+      .selectFrom('enrolments')
+      .select('id')
+      .where('partner_id', '=', partner.id)
+      .where('program_id', '=', w.acme.program.id)
+      .executeTakeFirstOrThrow();
+    return { url: `/enrolments/${enrolment.id}`, payload: { status: 'suspended' } };
+  }),
+
+  // Partner links
+  staff('POST', '/links', MANAGERS, 201, NOT_FOUND, async (w) => ({
+    url: '/links',
+    payload: { contactId: w.acme.midContact.id, purpose: 'view_referrals' },
+  })),
+  staff('GET', '/links', MANAGERS, 200, NOT_FOUND, async (w) => ({
+    url: `/links?contactId=${w.acme.midContact.id}`,
+  })),
+  staff('DELETE', '/links/:id', MANAGERS, 200, NOT_FOUND, async (w) => ({
+    url: `/links/${await w.freshLink()}`,
+  })),
+
+  // Registrations, staff side
+  staff(
+    'GET',
+    '/registrations',
+    ALL,
+    200,
+    ownData((w) => w.acme.registrationOf.mid.id),
+    async (w) => ({
+      url: `/registrations?partnerId=${w.acme.mid.id}&limit=200`,
+    }),
+  ),
+  staff('POST', '/registrations', ALL, 201, NOT_FOUND, async (w) => ({
+    url: '/registrations',
+    payload: { programId: w.acme.program.id, partnerId: w.acme.mid.id, ...prospect() },
+  })),
+  staff('GET', '/registrations/:id', ALL, 200, NOT_FOUND, async (w) => ({
+    url: `/registrations/${w.acme.registrationOf.top.id}`,
+  })),
+  action('approve', MANAGERS, (w) => w.register(w.acme.mid.id, 'submitted')),
+  action('reject', MANAGERS, (w) => w.register(w.acme.mid.id, 'submitted'), { reason: 'Not a fit' }),
+  action('override', ADMIN, (w) => w.conflicting(), { reason: 'They introduced us first' }),
+  action('extension', ALL, (w) => w.register(w.acme.mid.id, 'approved')),
+  action('extension/approve', MANAGERS, (w) => w.extensionRequested(w.acme.mid.id)),
+  action('extension/reject', MANAGERS, (w) => w.extensionRequested(w.acme.mid.id)),
+  action('outcome', ALL, (w) => w.register(w.acme.mid.id, 'approved'), { outcome: 'won' }),
+
+  // Partners, contacts, tiers, import
+  staff(
+    'GET',
+    '/partners',
+    ALL,
+    200,
+    ownData((w) => w.acme.mid.id),
+    async (w) => ({
+      url: `/partners?parent=${w.acme.top.id}`,
+    }),
+  ),
+  staff('POST', '/partners', MANAGERS, 201, ownData(), async () => ({
+    url: '/partners',
+    payload: { name: `Partner ${tag()}`, kind: 'referral' },
+  })),
+  staff('GET', '/partners/:id', ALL, 200, NOT_FOUND, async (w) => ({ url: `/partners/${w.acme.mid.id}` })),
+  staff('PATCH', '/partners/:id', MANAGERS, 200, NOT_FOUND, async (w) => ({
+    url: `/partners/${w.acme.scratchPartner.id}`,
+    payload: { name: `Scratch ${tag()}` },
+  })),
+  staff('POST', '/partners/:id/move', MANAGERS, 200, NOT_FOUND, async (w) => ({
+    url: `/partners/${(await w.freshPartner(w.acme.scratchPartner.id)).id}/move`,
+    payload: { parentId: null },
+  })),
+  staff('GET', '/partners/:id/contacts', ALL, 200, NOT_FOUND, async (w) => ({
+    url: `/partners/${w.acme.mid.id}/contacts`,
+  })),
+  staff('POST', '/partners/:id/contacts', MANAGERS, 201, NOT_FOUND, async (w) => ({
+    url: `/partners/${w.acme.scratchPartner.id}/contacts`,
+    payload: { name: 'Casey', email: `casey-${tag()}@partner.example` },
+  })),
+  staff('POST', '/partners/import', MANAGERS, 200, ownData(), async () => {
+    const id = tag();
+    return {
+      url: '/partners/import',
+      payload: `external_id,name,kind\nEXT-${id},Imported ${id},referral\n`,
+      headers: { 'content-type': 'text/csv' },
+    };
+  }),
+  staff('GET', '/contacts/:id', ALL, 200, NOT_FOUND, async (w) => ({
+    url: `/contacts/${w.acme.midContact.id}`,
+  })),
+  staff('PATCH', '/contacts/:id', MANAGERS, 200, NOT_FOUND, async (w) => ({
+    url: `/contacts/${(await w.freshContact()).id}`,
+    payload: { name: 'Renamed' },
+  })),
+  staff('DELETE', '/contacts/:id', MANAGERS, 200, NOT_FOUND, async (w) => ({
+    url: `/contacts/${(await w.freshContact()).id}`,
+  })),
+  staff(
+    'GET',
+    '/tiers',
+    ALL,
+    200,
+    ownData((w) => w.acme.tier.id),
+    url('/tiers'),
+  ),
+  staff('POST', '/tiers', MANAGERS, 201, ownData(), async () => ({
+    url: '/tiers',
+    payload: { name: `Tier ${tag()}` },
+  })),
+  staff('PATCH', '/tiers/:id', MANAGERS, 200, NOT_FOUND, async (w) => ({
+    url: `/tiers/${w.acme.tier.id}`,
+    payload: { rank: 4 },
+  })),
+
+  // Partner-facing: a partner contact's link as the bearer token; Acme's contact is one of `mid`.
+  partnerFacing(
+    'GET',
+    '/portal/me',
+    ANY_LINK,
+    200,
+    ownData((w) => w.acme.midContact.id),
+    url('/portal/me'),
+  ),
+  partnerFacing(
+    'GET',
+    '/portal/partners',
+    ANY_LINK,
+    200,
+    ownData((w) => w.acme.child.id),
+    url('/portal/partners'),
+  ),
+  partnerFacing('GET', '/portal/partners/:id', ANY_LINK, 200, NOT_FOUND, async (w) => ({
+    url: `/portal/partners/${w.acme.child.id}`,
+  })),
+  partnerFacing(
+    'GET',
+    '/portal/registrations',
+    VIEWER_LINK,
+    200,
+    ownData((w) => w.acme.registrationOf.child.id),
+    async (w) => ({ url: `/portal/registrations?partnerId=${w.acme.child.id}` }),
+  ),
+  partnerFacing('POST', '/portal/registrations', ['submit_registration'], 201, ownData(), async () => ({
+    url: '/portal/registrations',
+    payload: prospect(),
+  })),
+  partnerFacing('GET', '/portal/registrations/:id', VIEWER_LINK, 200, NOT_FOUND, async (w) => ({
+    url: `/portal/registrations/${w.acme.registrationOf.grandchild.id}`,
+  })),
+  partnerFacing('POST', '/portal/registrations/:id/extension', VIEWER_LINK, 200, NOT_FOUND, async (w) => ({
+    url: `/portal/registrations/${(await w.register(w.acme.child.id, 'approved')).id}/extension`,
+  })),
+];
+
+/**
+ * Routes outside /api/v1, each with how it is authenticated; authorization-matrix.test.ts checks
+ * them with a few requests of their own. /docs and everything below it is public documentation.
+ */
+export const PAGES: Record<string, string> = {
+  'GET /healthz': 'public: liveness',
+  'GET /readyz': 'public: readiness',
+  'GET /register': 'public: the blank referral form',
+  'POST /register': 'public: referral code + CSRF cookie and token',
+  'GET /register/done/:id': 'public: only with the HMAC receipt of the redirect',
+  'GET /r/:code': 'public: the referral form for a code',
+  'GET /p/:token': 'partner link in the path (submit_registration, view_referrals)',
+  'POST /p/:token': 'partner link in the path (submit_registration) + CSRF',
+  'GET /p/:token/registrations/:id': "partner link in the path; the contact's subtree only",
+};
+
+export const isDocumentation = (route: string) => / \/docs(\/|$)/.test(route);
