@@ -3,7 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Kysely, Migration, MigrationProvider, MigrationResultSet } from 'kysely';
-import { Migrator } from 'kysely';
+import { Migrator, sql } from 'kysely';
 
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
 
@@ -52,7 +52,28 @@ function check(direction: string, { error, results }: MigrationResultSet): strin
 }
 
 export async function migrateUp(db: Kysely<any>): Promise<string[]> {
+  if (await upToDate(db)) return [];
   return check('up', await createMigrator(db).migrateToLatest());
+}
+
+/**
+ * True when every migration file is recorded as applied, and nothing else is. Checked from the file
+ * names alone, so a start on an up-to-date database does not load every migration module.
+ */
+async function upToDate(db: Kysely<any>): Promise<boolean> {
+  const files = (await migrationFileNames()).map((file) => file.replace(/\.ts$/, ''));
+  let applied: string[];
+  try {
+    const { rows } = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(db);
+    applied = rows.map((row) => row.name);
+  } catch {
+    return false; // no migration table yet
+  }
+  return applied.length === files.length && applied.every((name, i) => name === files[i]);
+}
+
+async function migrationFileNames(): Promise<string[]> {
+  return (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).sort();
 }
 
 export async function migrateDown(db: Kysely<any>): Promise<string[]> {

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { redactUrl } from '../config.ts';
 import type { Database } from './database.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
-import { readTemplate, saveTemplate } from './pglite-template.ts';
+import { copyTemplate } from './pglite-template.ts';
 
 export type DatabaseKind = 'postgres' | 'pglite';
 
@@ -65,17 +65,13 @@ async function openPglite(dir: string, preferredTemplate: string | undefined): P
     [pgliteTypes.DATE]: (value: string) => value,
   };
   const inMemory = dir === 'memory';
-  const isNew = inMemory || !existsSync(path.join(dir, 'PG_VERSION'));
-  if (!inMemory) mkdirSync(dir, { recursive: true });
-  const template = isNew
-    ? ((preferredTemplate && readTemplate(preferredTemplate)) ?? readTemplate())
-    : undefined;
-  const pglite = new PGlite(inMemory ? undefined : dir, {
-    parsers,
-    ...(template ? { loadDataDir: template } : {}),
-  });
+  if (!inMemory && !existsSync(path.join(dir, 'PG_VERSION'))) {
+    // A new database: start from a prepared template when there is one, else PGlite runs initdb.
+    mkdirSync(dir, { recursive: true });
+    if (!(preferredTemplate && copyTemplate(preferredTemplate, dir))) copyTemplate('pristine', dir);
+  }
+  const pglite = new PGlite(inMemory ? undefined : dir, { parsers });
   await pglite.waitReady;
-  if (isNew && !template) await saveTemplate(pglite).catch(() => {});
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
   return {
     db,

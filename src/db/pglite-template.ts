@@ -1,18 +1,18 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { PGlite } from '@electric-sql/pglite';
 
 /**
  * A brand-new PGlite database spends ~3 s in initdb, and then ~0.7 s in our migrations. Every new
- * database starts from the same initdb output, so we keep copies of data directories (tars, made by
- * `partnerloop prepare` on `npm install`, or by the first start) and load one instead:
+ * database starts from the same initdb output, so we keep ready-made data directories (made by
+ * `partnerloop prepare` on `npm install`) and copy one instead (~0.1 s, then a normal open):
  * - `pristine`: straight out of initdb;
  * - `migrated-<fingerprint>`: pristine plus every migration of the given set (see
  *   migrationsFingerprint), so a first start on an empty folder has nothing left to migrate.
- * Copies are keyed by PGlite's version, since a data directory belongs to the build that made it.
+ * Templates are keyed by PGlite's version, since a data directory belongs to the build that made it.
  */
 const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const CACHE_DIR = path.join(PACKAGE_ROOT, 'node_modules', '.cache', 'partnerloop');
 
 function pgliteVersion(): string {
   // The package does not export its package.json, so read it from where Node installed it.
@@ -24,29 +24,34 @@ function pgliteVersion(): string {
   }
 }
 
-export function templatePath(variant = 'pristine'): string {
-  return path.join(
-    PACKAGE_ROOT,
-    'node_modules',
-    '.cache',
-    'partnerloop',
-    `pglite-${pgliteVersion()}-${variant}.tar`,
-  );
+export function templateDir(variant = 'pristine'): string {
+  return path.join(CACHE_DIR, `pglite-${pgliteVersion()}-${variant}`);
 }
 
-export function readTemplate(variant = 'pristine'): Blob | undefined {
-  const file = templatePath(variant);
-  if (!existsSync(file)) return undefined;
-  return new Blob([readFileSync(file)]);
+export function hasTemplate(variant = 'pristine'): boolean {
+  return existsSync(path.join(templateDir(variant), 'PG_VERSION'));
 }
 
-/** Writes a template from a database in exactly the state the variant names. */
-export async function saveTemplate(source: PGlite, variant = 'pristine'): Promise<void> {
-  const file = templatePath(variant);
-  if (existsSync(file)) return;
-  const dump = await source.dumpDataDir('none');
-  mkdirSync(path.dirname(file), { recursive: true });
-  const partial = `${file}.${process.pid}.tmp`;
-  writeFileSync(partial, Buffer.from(await dump.arrayBuffer()));
-  renameSync(partial, file);
+/** Copies a template into `target` (a directory that holds no database yet); false when there is none. */
+export function copyTemplate(variant: string, target: string): boolean {
+  if (!hasTemplate(variant)) return false;
+  cpSync(templateDir(variant), target, { recursive: true });
+  return true;
+}
+
+/**
+ * Makes a template: `build` fills a fresh directory (and must leave it closed, so it is consistent),
+ * which then becomes the template in one rename. Two processes racing: the second rename loses and
+ * its copy is thrown away.
+ */
+export async function makeTemplate(variant: string, build: (dir: string) => Promise<void>): Promise<void> {
+  if (hasTemplate(variant)) return;
+  mkdirSync(CACHE_DIR, { recursive: true });
+  const partial = path.join(CACHE_DIR, `.partial-${variant}-${process.pid}-${Date.now()}`);
+  try {
+    await build(partial);
+    if (!hasTemplate(variant)) renameSync(partial, templateDir(variant));
+  } finally {
+    rmSync(partial, { recursive: true, force: true });
+  }
 }

@@ -1,0 +1,10 @@
+const t0 = performance.now();
+const lap = (l: string) => console.log(l, Math.round(performance.now() - t0));
+const { openDatabase } = await import('./src/db/open-database.ts'); lap('import open-database');
+const { migratedTemplateName } = await import('./src/db/prepare-templates.ts'); lap('import prepare');
+const { migrateUp } = await import('./src/db/migrator.ts');
+const name = await migratedTemplateName(); lap('fingerprint');
+const { mkdtempSync } = await import('node:fs');
+const h = await openDatabase({ pgliteDir: mkdtempSync('/tmp/prof-') + '/pglite', pgliteTemplate: name }); lap('open');
+await migrateUp(h.db); lap('migrate (noop)');
+const { buildApp } = await import('./src/app.ts'); lap('import app');
