@@ -2,7 +2,6 @@ import { sql } from 'kysely';
 import type { DbOrTx, Tx } from '../db/database.ts';
 import { isUuid } from '../db/uuid.ts';
 import type { Cursor } from '../http/pagination.ts';
-import type { PartnerRow } from '../partners/partner.table.ts';
 import type { EnrolmentRow, EnrolmentStatus } from './program.table.ts';
 import { cryptoRandomIndex, generateReferralCode, type RandomIndex } from './referral-code.ts';
 
