@@ -4,13 +4,8 @@ import { ManualClock } from '../../src/clock.ts';
 import type { StaffRole } from '../../src/tenants/tenant.table.ts';
 import { makePartner } from '../factories/partner.factory.ts';
 import { makeTenant, type TenantWithKeys } from '../factories/tenant.factory.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts';
-import {
-  buildTestApp,
-  clearRedisPrefix,
-  createTestRuntime,
-  type TestRuntime,
-} from '../helpers/test-runtime.ts';
+import type { TestRuntime } from '../helpers/test-runtime.ts';
+import { openWorld, type TestWorld } from '../helpers/test-world.ts';
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 interface Call {
@@ -21,23 +16,19 @@ interface Call {
 }
 
 describe('contacts and tiers over the staff API', () => {
-  let database: TestDatabase;
+  let world: TestWorld;
   let runtime: TestRuntime;
   let app: App;
   let tenant: TenantWithKeys;
   const clock = new ManualClock(new Date('2027-04-01T10:00:00.000Z'));
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    runtime = await createTestRuntime(database, { clock });
-    app = await buildTestApp(runtime);
+    world = await openWorld({ clock });
+    ({ runtime, app } = world);
     tenant = await makeTenant(runtime.db);
   });
   afterAll(async () => {
-    await app?.close();
-    await runtime?.close();
-    if (runtime) await clearRedisPrefix(runtime.redisPrefix);
-    await database?.destroy();
+    await world?.close();
   });
 
   const call = (as: TenantWithKeys, role: StaffRole, c: Call) =>

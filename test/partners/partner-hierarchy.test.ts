@@ -10,17 +10,13 @@ import {
 import type { PartnerRow } from '../../src/partners/partner.table.ts';
 import { makePartner } from '../factories/partner.factory.ts';
 import { makeTenant, type TenantWithKeys } from '../factories/tenant.factory.ts';
-import { createTestDatabase, type TestDatabase, usingPostgres } from '../helpers/test-database.ts';
-import {
-  buildTestApp,
-  clearRedisPrefix,
-  createTestRuntime,
-  type TestRuntime,
-} from '../helpers/test-runtime.ts';
+import { usingPostgres } from '../helpers/test-database.ts';
+import type { TestRuntime } from '../helpers/test-runtime.ts';
+import { openWorld, type TestWorld } from '../helpers/test-world.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 describe('the partner hierarchy', () => {
-  let database: TestDatabase;
+  let world: TestWorld;
   let runtime: TestRuntime;
   let app: App;
   let tenant: TenantWithKeys;
@@ -28,17 +24,13 @@ describe('the partner hierarchy', () => {
   const clock = new ManualClock(new Date('2027-05-01T08:00:00.000Z'));
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    runtime = await createTestRuntime(database, { clock });
-    app = await buildTestApp(runtime);
+    world = await openWorld({ clock });
+    ({ runtime, app } = world);
     tenant = await makeTenant(runtime.db);
     other = await makeTenant(runtime.db);
   });
   afterAll(async () => {
-    await app?.close();
-    await runtime?.close();
-    if (runtime) await clearRedisPrefix(runtime.redisPrefix);
-    await database?.destroy();
+    await world?.close();
   });
 
   /** lead → delivery → sub → subsub → leaf (depth 4 below lead), with a side branch at two levels. */

@@ -9,12 +9,8 @@ import { makePartner, makeTier } from '../factories/partner.factory.ts';
 import { makeTenant, type TenantWithKeys } from '../factories/tenant.factory.ts';
 import { runCli } from '../helpers/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts';
-import {
-  buildTestApp,
-  clearRedisPrefix,
-  createTestRuntime,
-  type TestRuntime,
-} from '../helpers/test-runtime.ts';
+import type { TestRuntime } from '../helpers/test-runtime.ts';
+import { openWorld, type TestWorld } from '../helpers/test-world.ts';
 
 const HEADER =
   'external_id,name,kind,tier,status,parent_external_id,contact_name,contact_email,payout_method,payout_reference';
@@ -43,24 +39,20 @@ async function partnerByExternalId(db: Db, tenantId: string, externalId: string)
 }
 
 describe('importing partners from CSV over the API', () => {
-  let database: TestDatabase;
+  let world: TestWorld;
   let runtime: TestRuntime;
   let app: App;
   let tenant: TenantWithKeys;
   const clock = new ManualClock(new Date('2027-07-01T09:00:00.000Z'));
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    runtime = await createTestRuntime(database, { clock });
-    app = await buildTestApp(runtime);
+    world = await openWorld({ clock });
+    ({ runtime, app } = world);
     tenant = await makeTenant(runtime.db);
     await makeTier(runtime.db, tenant.tenant.id, 'Gold', 3);
   });
   afterAll(async () => {
-    await app?.close();
-    await runtime?.close();
-    if (runtime) await clearRedisPrefix(runtime.redisPrefix);
-    await database?.destroy();
+    await world?.close();
   });
 
   const importCsv = (csv: string, as: TenantWithKeys = tenant) =>

@@ -6,16 +6,11 @@ import type { LinkPurpose } from '../../src/links/partner-link.table.ts';
 import type { PartnerRow } from '../../src/partners/partner.table.ts';
 import { makeContact, makePartner } from '../factories/partner.factory.ts';
 import { makeTenant, type TenantWithKeys } from '../factories/tenant.factory.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts';
-import {
-  buildTestApp,
-  clearRedisPrefix,
-  createTestRuntime,
-  type TestRuntime,
-} from '../helpers/test-runtime.ts';
+import type { TestRuntime } from '../helpers/test-runtime.ts';
+import { openWorld, type TestWorld } from '../helpers/test-world.ts';
 
 describe("a partner contact's view of the partner tree", () => {
-  let database: TestDatabase;
+  let world: TestWorld;
   let runtime: TestRuntime;
   let app: App;
   let tenant: TenantWithKeys;
@@ -28,9 +23,8 @@ describe("a partner contact's view of the partner tree", () => {
   let midToken: string;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    runtime = await createTestRuntime(database, { clock });
-    app = await buildTestApp(runtime);
+    world = await openWorld({ clock });
+    ({ runtime, app } = world);
     tenant = await makeTenant(runtime.db);
     other = await makeTenant(runtime.db);
     const p = (name: string, parentId: string | null = null) =>
@@ -46,10 +40,7 @@ describe("a partner contact's view of the partner tree", () => {
     midToken = await tokenFor(mid.id);
   });
   afterAll(async () => {
-    await app?.close();
-    await runtime?.close();
-    if (runtime) await clearRedisPrefix(runtime.redisPrefix);
-    await database?.destroy();
+    await world?.close();
   });
 
   async function tokenFor(

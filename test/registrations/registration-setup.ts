@@ -1,5 +1,4 @@
 import type { App } from '../../src/app.ts';
-import type { Clock } from '../../src/clock.ts';
 import type { Db } from '../../src/db/database.ts';
 import { insertPartnerLink, linkToken } from '../../src/links/partner-link.service.ts';
 import type { LinkPurpose } from '../../src/links/partner-link.table.ts';
@@ -10,38 +9,9 @@ import type { StaffRole } from '../../src/tenants/tenant.table.ts';
 import { makeContact, makePartner } from '../factories/partner.factory.ts';
 import { makeEnrolment, makeProgram } from '../factories/program.factory.ts';
 import { makeTenant, type TenantWithKeys } from '../factories/tenant.factory.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts';
-import {
-  buildTestApp,
-  clearRedisPrefix,
-  createTestRuntime,
-  type TestRuntime,
-} from '../helpers/test-runtime.ts';
+import type { TestRuntime } from '../helpers/test-runtime.ts';
 
-/** A database, runtime and app for one test file, with the clock the test wants. */
-export interface RegistrationWorld {
-  database: TestDatabase;
-  runtime: TestRuntime;
-  app: App;
-  close(): Promise<void>;
-}
-
-export async function openWorld(options: { clock?: Clock } = {}): Promise<RegistrationWorld> {
-  const database = await createTestDatabase();
-  const runtime = await createTestRuntime(database, options.clock ? { clock: options.clock } : {});
-  const app = await buildTestApp(runtime);
-  return {
-    database,
-    runtime,
-    app,
-    async close() {
-      await app.close();
-      await runtime.close();
-      await clearRedisPrefix(runtime.redisPrefix);
-      await database.destroy();
-    },
-  };
-}
+export { openWorld, type TestWorld as RegistrationWorld } from '../helpers/test-world.ts';
 
 /** A tenant with one active program (USD unless told) that the partners made here are enrolled in. */
 export interface ProgramSetup {
