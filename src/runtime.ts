@@ -6,8 +6,9 @@ import type { Db } from './db/database.ts';
 import { migrateUp, pendingMigrations } from './db/migrator.ts';
 import { type DatabaseHandle, openDatabase } from './db/open-database.ts';
 import { migratedTemplateName } from './db/prepare-templates.ts';
+import { subscriberMap } from './events/all-subscribers.ts';
 import type { EventSubscribers } from './events/publish-event.ts';
-import type { InboxProcessor } from './inbox/inbox-processors.ts';
+import { allInboxProcessors, type InboxProcessor } from './inbox/inbox-processors.ts';
 import { allJobs } from './jobs/all-jobs.ts';
 import { allSchedules } from './jobs/all-schedules.ts';
 import { InProcessQueue } from './jobs/in-process-queue.ts';
@@ -93,8 +94,8 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     config,
     secrets,
     clock: options.clock ?? systemClock,
-    inboxProcessors: options.inboxProcessors ?? new Map(),
-    eventSubscribers: options.eventSubscribers ?? new Map(),
+    inboxProcessors: options.inboxProcessors ?? new Map(Object.entries(allInboxProcessors)),
+    eventSubscribers: options.eventSubscribers ?? subscriberMap(),
   };
   const runner = { registry, db: database.db, log: logger, services };
   // BullMQ and ioredis load only when Redis is configured: the embedded default starts faster.

@@ -3,7 +3,7 @@ import { defineJob } from '../jobs/job.ts';
 
 /**
  * Delivers one domain event (`registration.approved`, …) to its subscribers: the email and CRM
- * features register theirs in `services.eventSubscribers`. A subscriber must be idempotent: the job
+ * features list theirs in `all-subscribers.ts`. A subscriber must be idempotent: the job
  * may run again after a failure of any one of them.
  */
 export const deliverDomainEventJob = defineJob({
@@ -20,9 +20,9 @@ export const deliverDomainEventJob = defineJob({
   attempts: 8,
   backoff: { type: 'exponential', delayMs: 2_000 },
   dedupId: (event) => event.id,
-  async handle(event, { services, log }) {
+  async handle(event, { db, services, log }) {
     for (const subscriber of services.eventSubscribers.get(event.type) ?? []) {
-      await subscriber(event, { log, services });
+      await subscriber(event, { db, log, services });
     }
   },
 });

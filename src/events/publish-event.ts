@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { DbOrTx } from '../db/database.ts';
+import type { Db, DbOrTx } from '../db/database.ts';
 import { enqueueJob } from '../jobs/enqueue.ts';
 import type { Services } from '../services.ts';
 import { deliverDomainEventJob } from './domain-event.job.ts';
@@ -15,7 +15,14 @@ export interface DomainEvent {
   data: Record<string, unknown>;
 }
 
-export type EventSubscriber = (event: DomainEvent, ctx: { log: Logger; services: Services }) => Promise<void>;
+/**
+ * Reacts to a domain event. Subscribers should only enqueue their own job (with a deduplication id
+ * derived from the event id), so each reaction retries on its own and a replay changes nothing.
+ */
+export type EventSubscriber = (
+  event: DomainEvent,
+  ctx: { db: Db; log: Logger; services: Services },
+) => Promise<void>;
 export type EventSubscribers = ReadonlyMap<string, EventSubscriber[]>;
 
 /** Publishes a domain event through the outbox, in the transaction of the change it announces. */

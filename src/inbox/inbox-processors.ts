@@ -20,3 +20,6 @@ export type InboxProcessor = (
 
 /** Processors by inbox source ('hubspot', 'salesforce', 'email', …); each CRM or channel adds its own. */
 export type InboxProcessors = ReadonlyMap<string, InboxProcessor>;
+
+/** The application's processors by source: the CRM and email features add theirs here. */
+export const allInboxProcessors: Record<string, InboxProcessor> = {};

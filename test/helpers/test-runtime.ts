@@ -7,6 +7,7 @@ import { type Logger, pino } from 'pino';
 import { type AppDeps, buildApp } from '../../src/app.ts';
 import type { Clock } from '../../src/clock.ts';
 import { loadConfig } from '../../src/config.ts';
+import type { EventSubscribers } from '../../src/events/publish-event.ts';
 import type { InboxProcessor } from '../../src/inbox/inbox-processors.ts';
 import type { JobDefinition } from '../../src/jobs/job.ts';
 import { createRuntime, type Runtime } from '../../src/runtime.ts';
@@ -18,6 +19,7 @@ export const usingRedis = Boolean(process.env.REDIS_URL);
 export interface TestRuntimeOptions {
   jobs?: JobDefinition<any>[];
   inboxProcessors?: Record<string, InboxProcessor>;
+  eventSubscribers?: EventSubscribers;
   clock?: Clock;
   /** Extra environment for loadConfig (e.g. a REDIS_URL pointing at a proxy). */
   env?: Record<string, string | undefined>;
@@ -55,7 +57,9 @@ export async function createTestRuntime(
     database: database.handle,
     migrations: 'skip',
     ...(options.jobs ? { jobs: options.jobs } : {}),
-    inboxProcessors: new Map(Object.entries(options.inboxProcessors ?? {})),
+    // Without an override, the application's own processors and subscribers, as in production.
+    ...(options.inboxProcessors ? { inboxProcessors: new Map(Object.entries(options.inboxProcessors)) } : {}),
+    ...(options.eventSubscribers ? { eventSubscribers: options.eventSubscribers } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
   });
   return Object.assign(runtime, { env, redisPrefix });
