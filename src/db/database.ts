@@ -1,5 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { AuditLogTable } from '../audit/audit.table.ts';
+import type { CommissionLineTable } from '../commissions/commission-line.table.ts';
+import type { DealAttributionTable, DealEventTable, DealTable } from '../deals/deal.table.ts';
 import type { IdempotencyKeyTable } from '../http/idempotency.table.ts';
 import type { InboxTable } from '../inbox/inbox.table.ts';
 import type { LocalJobTable } from '../jobs/local-job.table.ts';
@@ -30,6 +32,10 @@ export interface Database {
   ledger_accounts: LedgerAccountTable;
   ledger_transactions: LedgerTransactionTable;
   ledger_entries: LedgerEntryTable;
+  deals: DealTable;
+  deal_attributions: DealAttributionTable;
+  deal_events: DealEventTable;
+  commission_lines: CommissionLineTable;
 }
 
 /** What a query function takes as its first argument: the database or an open transaction. */

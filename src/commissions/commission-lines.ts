@@ -1,0 +1,326 @@
+import type { Tx } from '../db/database.ts';
+import type { PostLine } from '../ledger/post-transaction.ts';
+import { postTransaction } from '../ledger/post-transaction.ts';
+import type { CommissionLineKind, CommissionLineRow, NewCommissionLineRow } from './commission-line.table.ts';
+
+/*
+ * The one way money reaches a partner's ledger accounts from a rule, and the one way it is taken
+ * back. The commission engine, the scheduled accruals (retainers, recurring shares) and the tier
+ * adjustments all accrue through accrueLines; every clawback goes through reverseLines. Each call is
+ * one balanced ledger transaction whose partner entries are exactly the lines written with it, so a
+ * statement line always has its ledger entry and `ledger verify` can hold the two together.
+ *
+ * Partner accounts are kept per program (partner_pending/payable/paid with the program id), because
+ * the minimum payout is per program and currency.
+ */
+
+const DAY_MS = 86_400_000;
+
+export interface AccrualLine {
+  programId: string;
+  partnerId: string;
+  dealId?: string | null;
+  dealEventId?: string | null;
+  ruleId?: string | null;
+  ruleVersion?: number | null;
+  kind: Exclude<CommissionLineKind, 'clawback'>;
+  /** Deterministic from the cause: `deal:<id>:v<version>:rule:<id>:partner:<id>[:override:<depth>]`. */
+  causeKey: string;
+  overrideDepth?: number | null;
+  /** For an override: the cause key of the sub-partner's line (in this call or posted before). */
+  sourceCauseKey?: string | null;
+  /** Signed minor units of `currency`; a zero line is not posted. */
+  amount: bigint;
+  currency: string;
+  basisAmount?: bigint | null;
+  basisCurrency?: string | null;
+  rate?: string | null;
+  fxRate?: string | null;
+  periodKey?: string | null;
+  explanation: Record<string, unknown>;
+}
+
+export interface AccrueInput {
+  tenantId: string;
+  /** The ledger transaction's idempotency key, e.g. `deal:<id>:v<version>:accrue`. */
+  transactionKey: string;
+  /** Deterministic description of the cause (part of the ledger content hash). */
+  cause: Record<string, unknown>;
+  /** The cause's domain time; the hold period runs from it. */
+  occurredAt: Date;
+  holdDays: number;
+  lines: AccrualLine[];
+  recordedAt?: Date;
+}
+
+export interface LinesResult {
+  /** false when the transaction was already posted (a replay): nothing was written. */
+  applied: boolean;
+  lines: CommissionLineRow[];
+}
+
+/** Posts the lines into their partners' pending accounts, paid by their programs' expense accounts. */
+export async function accrueLines(tx: Tx, input: AccrueInput): Promise<LinesResult> {
+  const lines = input.lines.filter((line) => line.amount !== 0n);
+  if (lines.length === 0) return { applied: false, lines: [] };
+
+  const ledgerLines: PostLine[] = [];
+  const expense = new Map<string, { programId: string; currency: string; amount: bigint }>();
+  for (const line of lines) {
+    ledgerLines.push({
+      account: {
+        kind: 'partner_pending',
+        partnerId: line.partnerId,
+        programId: line.programId,
+        currency: line.currency,
+      },
+      amount: line.amount,
+    });
+    const key = `${line.programId}:${line.currency}`;
+    const sum = expense.get(key) ?? { programId: line.programId, currency: line.currency, amount: 0n };
+    sum.amount -= line.amount;
+    expense.set(key, sum);
+  }
+  for (const { programId, currency, amount } of expense.values()) {
+    if (amount !== 0n)
+      ledgerLines.push({ account: { kind: 'program_expense', programId, currency }, amount });
+  }
+
+  const posted = await postTransaction(tx, {
+    tenantId: input.tenantId,
+    idempotencyKey: input.transactionKey,
+    kind: 'accrual',
+    cause: { ...input.cause, lines: lines.map((l) => [l.causeKey, l.amount.toString()]) },
+    occurredAt: input.occurredAt,
+    lines: ledgerLines,
+    ...(input.recordedAt ? { recordedAt: input.recordedAt } : {}),
+  });
+  if (!posted.applied) {
+    return {
+      applied: false,
+      lines: await linesByCause(
+        tx,
+        input.tenantId,
+        lines.map((l) => l.causeKey),
+      ),
+    };
+  }
+
+  const holdUntil = new Date(input.occurredAt.getTime() + input.holdDays * DAY_MS);
+  const sourceIds = await resolveSources(tx, input.tenantId, lines);
+  const written: CommissionLineRow[] = [];
+  // In order, so an override can name a line written earlier in the same call.
+  for (const line of lines) {
+    const row: NewCommissionLineRow = {
+      tenant_id: input.tenantId,
+      program_id: line.programId,
+      partner_id: line.partnerId,
+      deal_id: line.dealId ?? null,
+      deal_event_id: line.dealEventId ?? null,
+      rule_id: line.ruleId ?? null,
+      rule_version: line.ruleVersion ?? null,
+      kind: line.kind,
+      cause_key: line.causeKey,
+      override_depth: line.overrideDepth ?? null,
+      source_line_id: line.sourceCauseKey
+        ? (sourceIds.get(line.sourceCauseKey) ??
+          written.find((w) => w.cause_key === line.sourceCauseKey)?.id ??
+          null)
+        : null,
+      reverses_line_id: null,
+      amount: line.amount,
+      currency: line.currency,
+      basis_amount: line.basisAmount ?? null,
+      basis_currency: line.basisCurrency ?? null,
+      rate: line.rate ?? null,
+      fx_rate: line.fxRate ?? null,
+      period_key: line.periodKey ?? null,
+      explanation: JSON.stringify(line.explanation),
+      ledger_transaction_id: posted.transaction.id,
+      status: 'pending',
+      accrued_at: input.occurredAt,
+      hold_until: holdUntil,
+      approved_at: null,
+      approved_by: null,
+      payout_id: null,
+      paid_at: null,
+    };
+    written.push(
+      await tx.insertInto('commission_lines').values(row).returningAll().executeTakeFirstOrThrow(),
+    );
+  }
+  return { applied: true, lines: written };
+}
+
+export interface ReverseInput {
+  tenantId: string;
+  lineIds: string[];
+  /** The ledger transaction's idempotency key, e.g. `deal:<id>:v<version>:reverse`. */
+  transactionKey: string;
+  reason: string;
+  /** The cause's domain time (the event that made the deal lost, reopened, smaller). */
+  occurredAt: Date;
+  dealEventId?: string | null;
+  /** Who or what reversed it, recorded as the clawback's approver when it lands on payable. */
+  actor?: string;
+  recordedAt?: Date;
+}
+
+/**
+ * Negates stored lines exactly (their amounts, never a recomputation), each on the account its money
+ * is in now: a pending or awaiting line is cancelled within pending (it and its clawback both end
+ * `cancelled`); an approved or paid line is taken from payable, which may go negative and is netted
+ * in the next payout (the clawback line is approved at once: clawbacks are never held).
+ * Lines already reversed, and clawbacks themselves, are skipped; the lines are locked first (in id
+ * order) so an approval or payout running at the same time sees the result, never half of it.
+ */
+export async function reverseLines(tx: Tx, input: ReverseInput): Promise<LinesResult> {
+  if (input.lineIds.length === 0) return { applied: false, lines: [] };
+  const originals = await tx
+    .selectFrom('commission_lines')
+    .selectAll()
+    .where('tenant_id', '=', input.tenantId)
+    .where('id', 'in', [...new Set(input.lineIds)].sort())
+    .orderBy('id')
+    .forUpdate()
+    .execute();
+  const reversed = new Set(
+    (
+      await tx
+        .selectFrom('commission_lines')
+        .select('reverses_line_id')
+        .where('tenant_id', '=', input.tenantId)
+        .where(
+          'reverses_line_id',
+          'in',
+          originals.map((o) => o.id),
+        )
+        .execute()
+    ).map((r) => r.reverses_line_id),
+  );
+  const targets = originals.filter((o) => o.kind !== 'clawback' && !reversed.has(o.id));
+  if (targets.length === 0) return { applied: false, lines: [] };
+
+  const ledgerLines: PostLine[] = [];
+  const expense = new Map<string, { programId: string; currency: string; amount: bigint }>();
+  for (const line of targets) {
+    const inPending = line.status === 'pending' || line.status === 'awaiting_approval';
+    ledgerLines.push({
+      account: {
+        kind: inPending ? 'partner_pending' : 'partner_payable',
+        partnerId: line.partner_id,
+        programId: line.program_id,
+        currency: line.currency,
+      },
+      amount: -line.amount,
+    });
+    const key = `${line.program_id}:${line.currency}`;
+    const sum = expense.get(key) ?? { programId: line.program_id, currency: line.currency, amount: 0n };
+    sum.amount += line.amount;
+    expense.set(key, sum);
+  }
+  for (const { programId, currency, amount } of expense.values()) {
+    if (amount !== 0n)
+      ledgerLines.push({ account: { kind: 'program_expense', programId, currency }, amount });
+  }
+
+  const posted = await postTransaction(tx, {
+    tenantId: input.tenantId,
+    idempotencyKey: input.transactionKey,
+    kind: 'clawback',
+    cause: { reason: input.reason, reverses: targets.map((t) => t.cause_key) },
+    occurredAt: input.occurredAt,
+    lines: ledgerLines,
+    ...(input.recordedAt ? { recordedAt: input.recordedAt } : {}),
+  });
+  if (!posted.applied) {
+    return {
+      applied: false,
+      lines: await linesByCause(
+        tx,
+        input.tenantId,
+        targets.map((t) => `reverse:${t.cause_key}`),
+      ),
+    };
+  }
+
+  const at = input.recordedAt ?? input.occurredAt;
+  const written: CommissionLineRow[] = [];
+  for (const line of targets) {
+    const inPending = line.status === 'pending' || line.status === 'awaiting_approval';
+    written.push(
+      await tx
+        .insertInto('commission_lines')
+        .values({
+          tenant_id: line.tenant_id,
+          program_id: line.program_id,
+          partner_id: line.partner_id,
+          deal_id: line.deal_id,
+          deal_event_id: input.dealEventId ?? null,
+          rule_id: line.rule_id,
+          rule_version: line.rule_version,
+          kind: 'clawback',
+          cause_key: `reverse:${line.cause_key}`,
+          override_depth: line.override_depth,
+          source_line_id: line.source_line_id,
+          reverses_line_id: line.id,
+          amount: -line.amount,
+          currency: line.currency,
+          basis_amount: line.basis_amount,
+          basis_currency: line.basis_currency,
+          rate: line.rate,
+          fx_rate: line.fx_rate,
+          period_key: line.period_key,
+          explanation: JSON.stringify({
+            reason: input.reason,
+            reverses: line.cause_key,
+            wasStatus: line.status,
+          }),
+          ledger_transaction_id: posted.transaction.id,
+          status: inPending ? 'cancelled' : 'approved',
+          accrued_at: input.occurredAt,
+          hold_until: input.occurredAt,
+          approved_at: inPending ? null : at,
+          approved_by: inPending ? null : (input.actor ?? 'system:clawback'),
+          payout_id: null,
+          paid_at: null,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow(),
+    );
+    if (inPending) {
+      await tx
+        .updateTable('commission_lines')
+        .set({ status: 'cancelled' })
+        .where('tenant_id', '=', line.tenant_id)
+        .where('id', '=', line.id)
+        .execute();
+    }
+  }
+  return { applied: true, lines: written };
+}
+
+async function linesByCause(tx: Tx, tenantId: string, causeKeys: string[]): Promise<CommissionLineRow[]> {
+  if (causeKeys.length === 0) return [];
+  return tx
+    .selectFrom('commission_lines')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('cause_key', 'in', causeKeys)
+    .orderBy('recorded_at')
+    .orderBy('id')
+    .execute();
+}
+
+/** Ids of source lines posted before this call, by cause key. */
+async function resolveSources(tx: Tx, tenantId: string, lines: AccrualLine[]): Promise<Map<string, string>> {
+  const keys = [...new Set(lines.map((l) => l.sourceCauseKey).filter((k): k is string => Boolean(k)))];
+  if (keys.length === 0) return new Map();
+  const rows = await tx
+    .selectFrom('commission_lines')
+    .select(['id', 'cause_key'])
+    .where('tenant_id', '=', tenantId)
+    .where('cause_key', 'in', keys)
+    .execute();
+  return new Map(rows.map((r) => [r.cause_key, r.id]));
+}
