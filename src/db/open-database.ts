@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { redactUrl } from '../config.ts';
@@ -45,6 +46,12 @@ const pgTypes = {
   },
 };
 
+/**
+ * The extensions our migrations create (pg_trgm, for company-name matching). PGlite loads an
+ * extension's code only when it is given here, so every PGlite that opens our data needs them.
+ */
+export const pgliteExtensions = { pg_trgm };
+
 export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
   if (options.databaseUrl) return openPostgres(options.databaseUrl, options.poolMax ?? 10);
   return openPglite(options.pgliteDir ?? 'memory', options.pgliteTemplate);
@@ -70,7 +77,8 @@ async function openPglite(dir: string, preferredTemplate: string | undefined): P
     mkdirSync(dir, { recursive: true });
     if (!(preferredTemplate && copyTemplate(preferredTemplate, dir))) copyTemplate('pristine', dir);
   }
-  const pglite = new PGlite(inMemory ? undefined : dir, { parsers });
+  // Options as one object: PGlite ignores the second argument when the first is not a directory.
+  const pglite = new PGlite({ ...(inMemory ? {} : { dataDir: dir }), parsers, extensions: pgliteExtensions });
   await pglite.waitReady;
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
   return {

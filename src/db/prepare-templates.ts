@@ -1,6 +1,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely } from 'kysely';
 import { migrateUp, migrationsFingerprint } from './migrator.ts';
+import { pgliteExtensions } from './open-database.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
 import { copyTemplate, hasTemplate, makeTemplate } from './pglite-template.ts';
 
@@ -23,7 +24,9 @@ export async function prepareTemplates(): Promise<string[]> {
   if (!hasTemplate(migrated)) {
     await makeTemplate(migrated, async (dir) => {
       copyTemplate('pristine', dir);
-      const db = new Kysely<any>({ dialect: new PGliteDialect(new PGlite(dir)) });
+      const db = new Kysely<any>({
+        dialect: new PGliteDialect(new PGlite(dir, { extensions: pgliteExtensions })),
+      });
       await migrateUp(db);
       await db.destroy();
     });

@@ -1,13 +1,10 @@
 /*
  * Company names as partners type them ("ACME Corp.", "Acme Corporation", "Açme & Co") reduced to a
- * key for matching, and a similarity between keys for near misses ("Acme Widgets" / "Acme Widget").
- *
- * Why trigram Jaccard computed here rather than Postgres pg_trgm: pg_trgm would need
- * `create extension` rights on every customer's PostgreSQL and the extension bundled into PGlite's
- * constructor and its data-dir template; the JS measure is a few lines, runs identically on both
- * databases, and only ever sees the handful of candidates the SQL pre-filter (a shared word of the
- * key) returns. It follows pg_trgm's definition (words padded with two spaces in front, one behind),
- * so a later move into SQL gives the same scores.
+ * key for matching. Near misses between keys ("Acme Widgets" / "Acme Widget") are scored in
+ * PostgreSQL by pg_trgm's trigram similarity (see registration-conflicts.ts): a trigram index finds
+ * the few similar keys among a tenant's claims, where scoring in JavaScript needed every row sharing
+ * a word, thousands when the word is "analytics". pg_trgm is a trusted extension (a database owner
+ * may create it) and PGlite bundles it.
  */
 
 /** Legal-form words dropped from the end of a name: they say how a company is registered, not which. */
@@ -85,37 +82,10 @@ export function companyKey(name: string): string {
   return words.join(' ');
 }
 
-/** Words that tell nothing on their own, so they do not make two names candidates of each other. */
-const FILLER_WORDS = new Set(['and', 'the', 'of']);
-
-/** The words of a key worth pre-filtering candidates on (see registration-conflicts.ts). */
-export function keyWords(key: string): string[] {
-  return [...new Set(key.split(' ').filter((w) => w !== '' && !FILLER_WORDS.has(w)))];
-}
-
-function trigrams(key: string): Set<string> {
-  const grams = new Set<string>();
-  for (const word of key.split(' ')) {
-    if (word === '') continue;
-    const padded = `  ${word} `;
-    for (let i = 0; i + 3 <= padded.length; i++) grams.add(padded.slice(i, i + 3));
-  }
-  return grams;
-}
-
-/** Trigram Jaccard similarity of two keys, from 0 (nothing shared) to 1 (the same trigrams). */
-export function keySimilarity(a: string, b: string): number {
-  if (a === b) return a === '' ? 0 : 1;
-  const left = trigrams(a);
-  const right = trigrams(b);
-  if (left.size === 0 || right.size === 0) return 0;
-  let shared = 0;
-  for (const gram of left) if (right.has(gram)) shared++;
-  return shared / (left.size + right.size - shared);
-}
-
 /**
- * From this similarity on, two names are taken for one company. Chosen on the cases in the tests:
+ * From this pg_trgm similarity on (shared trigrams over all distinct trigrams of both keys, each word
+ * padded with two spaces in front and one behind), two names are taken for one company. Chosen on
+ * the cases in the tests:
  * a plural or a typo in the second word of a two-word name scores about 0.75–0.8 ("Acme Widgets" /
  * "Acme Widget" 0.79), names sharing only a first word score about 0.3 ("Acme Foods" / "Acme Bank").
  * Character measures cannot tell "Blue Sky Consulting" from "Blue Sea Consulting" (0.74) from a typo,

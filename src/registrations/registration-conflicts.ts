@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Tx } from '../db/database.ts';
-import { keySimilarity, keyWords, SAME_COMPANY_SIMILARITY } from './company-key.ts';
+import { SAME_COMPANY_SIMILARITY } from './company-key.ts';
 import type { CheckOutcome } from './registration.table.ts';
 
 /**
@@ -40,6 +40,9 @@ export interface ConflictCheck {
  * concurrent submissions runs its conflict query after the first's row is visible (READ COMMITTED
  * takes a fresh snapshot per statement). Fuzzy-only matches with a different key are not serialised:
  * they are caught from the next submission on.
+ *
+ * The same statement sets pg_trgm's similarity threshold for the rest of the transaction, which
+ * detectConflicts' name search (`%`) reads: one round trip for both, as every submission needs both.
  */
 export async function lockProspect(tx: Tx, prospect: Prospect): Promise<void> {
   const keys = [
@@ -49,9 +52,14 @@ export async function lockProspect(tx: Tx, prospect: Prospect): Promise<void> {
   ]
     .filter((key): key is string => Boolean(key))
     .sort();
-  for (const key of keys) {
-    await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(tx);
-  }
+  // pg_advisory_xact_lock is volatile, so it runs row by row after the ordering, in the array's order.
+  await sql`
+    select set_config('pg_trgm.similarity_threshold', ${String(SAME_COMPANY_SIMILARITY)}, true),
+      (select count(*) from (
+        select pg_advisory_xact_lock(hashtextextended(key, 0))
+        from unnest(${keys}::text[]) with ordinality as k(key, position)
+        order by position
+      ) locked)`.execute(tx);
 }
 
 interface Match {
@@ -63,12 +71,21 @@ interface Match {
   similarity: number;
 }
 
-/** The tenant's active claims (submitted, or approved and still protected) that match the prospect. */
+/**
+ * The tenant's active claims (submitted, or approved and still protected) that match the prospect:
+ * same domain, same contact email, or a company key at least SAME_COMPANY_SIMILARITY alike by
+ * pg_trgm's similarity (`%`, threshold set by lockProspect), found through the trigram index.
+ */
 async function findMatches(tx: Tx, prospect: Prospect, now: Date): Promise<Match[]> {
-  const words = keyWords(prospect.companyKey);
+  const key = prospect.companyKey;
   const rows = await tx
     .selectFrom('registrations')
-    .select(['id', 'partner_id', 'domain', 'contact_email', 'company_key', 'check_outcome', 'created_at'])
+    .select(['id', 'partner_id', 'domain', 'contact_email', 'check_outcome', 'created_at'])
+    .select([
+      // An empty key has no trigrams: it resembles nothing, and `%` with it would scan the whole index.
+      key ? sql<number>`similarity(company_key, ${key})`.as('similarity') : sql<number>`0`.as('similarity'),
+      key ? sql<boolean>`company_key % ${key}`.as('same_name') : sql<boolean>`false`.as('same_name'),
+    ])
     .where('tenant_id', '=', prospect.tenantId)
     // The first condition lets the planner use the partial indexes (status in submitted, approved).
     .where('status', 'in', ['submitted', 'approved'])
@@ -77,37 +94,27 @@ async function findMatches(tx: Tx, prospect: Prospect, now: Date): Promise<Match
       const any = [];
       if (prospect.domain) any.push(eb('domain', '=', prospect.domain));
       if (prospect.contactEmail) any.push(eb('contact_email', '=', prospect.contactEmail));
-      // Candidates for a fuzzy name match share at least one word of the key; the score is computed
-      // below on these few rows only.
-      if (words.length > 0) {
-        any.push(
-          eb(sql`string_to_array(company_key, ' ')`, '&&', sql`string_to_array(${words.join(' ')}, ' ')`),
-        );
-      }
+      if (key) any.push(sql<boolean>`company_key % ${key}`);
       return any.length > 0 ? eb.or(any) : eb.lit(false);
     })
     .orderBy('created_at')
     .orderBy('id')
     .execute();
 
-  const matches: Match[] = [];
-  for (const row of rows) {
+  return rows.map((row) => {
     const signals: Signal[] = [];
     if (prospect.domain && row.domain === prospect.domain) signals.push('domain');
     if (prospect.contactEmail && row.contact_email === prospect.contactEmail) signals.push('email');
-    const similarity = keySimilarity(prospect.companyKey, row.company_key);
-    if (similarity >= SAME_COMPANY_SIMILARITY) signals.push('company_name');
-    if (signals.length === 0) continue;
-    matches.push({
+    if (row.same_name) signals.push('company_name');
+    return {
       registrationId: row.id,
       partnerId: row.partner_id,
       checkOutcome: row.check_outcome,
       createdAt: row.created_at,
       signals,
-      similarity: Math.round(similarity * 1000) / 1000,
-    });
-  }
-  return matches;
+      similarity: Math.round(Number(row.similarity) * 1000) / 1000,
+    };
+  });
 }
 
 /**

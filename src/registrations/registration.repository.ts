@@ -1,6 +1,10 @@
+import { sql } from 'kysely';
 import type { DbOrTx, Tx } from '../db/database.ts';
+import { isUuid } from '../db/uuid.ts';
 import type { Cursor } from '../http/pagination.ts';
 import { partnerSubtreeQuery } from '../partners/partner.repository.ts';
+import type { PartnerRow } from '../partners/partner.table.ts';
+import type { EnrolmentStatus, ProgramRow } from '../programs/program.table.ts';
 import type {
   CheckOutcome,
   NewRegistrationRow,
@@ -111,4 +115,93 @@ export async function updateRegistration(
     .where('id', '=', id)
     .returningAll()
     .executeTakeFirstOrThrow();
+}
+
+/** What a submission checks before anything else; see findSubmissionSubjects. */
+export interface SubmissionSubjects {
+  timeZone: string;
+  program: ProgramRow | undefined;
+  partner: Pick<PartnerRow, 'id' | 'name' | 'status' | 'tier_id'> | undefined;
+  /** The partner's enrolment in the program, when both exist and it has one. */
+  enrolmentStatus: EnrolmentStatus | null;
+  /** The contact, when one was given and it belongs to the partner. */
+  contactId: string | null;
+}
+
+/**
+ * The tenant's time zone, the program, the partner, its enrolment and the contact a submission
+ * names, in one statement rather than one round trip each (every submission pays for them).
+ * Undefined when the tenant does not exist; a malformed id finds nothing, like an unknown one.
+ */
+export async function findSubmissionSubjects(
+  tx: Tx,
+  ids: { tenantId: string; programId: string; partnerId: string; contactId?: string | null | undefined },
+): Promise<SubmissionSubjects | undefined> {
+  const { tenantId, programId, partnerId, contactId } = ids;
+  const never = sql<boolean>`false`;
+  const row = await tx
+    .selectFrom('tenants')
+    .leftJoin('programs', (join) =>
+      isUuid(programId)
+        ? join.on('programs.tenant_id', '=', tenantId).on('programs.id', '=', programId)
+        : join.on(never),
+    )
+    .leftJoin('partners', (join) =>
+      isUuid(partnerId)
+        ? join.on('partners.tenant_id', '=', tenantId).on('partners.id', '=', partnerId)
+        : join.on(never),
+    )
+    .leftJoin('enrolments', (join) =>
+      join
+        .on('enrolments.tenant_id', '=', tenantId)
+        .onRef('enrolments.program_id', '=', 'programs.id')
+        .onRef('enrolments.partner_id', '=', 'partners.id'),
+    )
+    .leftJoin('partner_contacts', (join) =>
+      contactId && isUuid(contactId)
+        ? join
+            .on('partner_contacts.tenant_id', '=', tenantId)
+            .on('partner_contacts.id', '=', contactId)
+            .onRef('partner_contacts.partner_id', '=', 'partners.id')
+        : join.on(never),
+    )
+    .selectAll('programs')
+    .select([
+      'tenants.time_zone as subject_time_zone',
+      'partners.id as subject_partner_id',
+      'partners.name as subject_partner_name',
+      'partners.status as subject_partner_status',
+      'partners.tier_id as subject_partner_tier_id',
+      'enrolments.status as subject_enrolment_status',
+      'partner_contacts.id as subject_contact_id',
+    ])
+    .where('tenants.id', '=', tenantId)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const {
+    subject_time_zone,
+    subject_partner_id,
+    subject_partner_name,
+    subject_partner_status,
+    subject_partner_tier_id,
+    subject_enrolment_status,
+    subject_contact_id,
+    ...program
+  } = row;
+  return {
+    timeZone: subject_time_zone,
+    // The left join leaves every program column null when there is no such program.
+    program: program.id === null ? undefined : (program as ProgramRow),
+    partner:
+      subject_partner_id === null || subject_partner_name === null || subject_partner_status === null
+        ? undefined
+        : {
+            id: subject_partner_id,
+            name: subject_partner_name,
+            status: subject_partner_status,
+            tier_id: subject_partner_tier_id,
+          },
+    enrolmentStatus: subject_enrolment_status,
+    contactId: subject_contact_id,
+  };
 }

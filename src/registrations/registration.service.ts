@@ -1,14 +1,14 @@
 import type { AuditContext } from '../audit/audit.repository.ts';
 import type { Tx } from '../db/database.ts';
 import { AppError } from '../errors/app-error.ts';
-import { findPartner } from '../partners/partner.repository.ts';
-import type { PartnerRow } from '../partners/partner.table.ts';
-import { findProgram } from '../programs/program.repository.ts';
 import type { ProgramRow } from '../programs/program.table.ts';
 import type { Services } from '../services.ts';
-import { findTenant } from '../tenants/tenant.repository.ts';
 import { addLocalDays, localDate } from './protection-window.ts';
-import { insertRegistration } from './registration.repository.ts';
+import {
+  findSubmissionSubjects,
+  insertRegistration,
+  type SubmissionSubjects,
+} from './registration.repository.ts';
 import type { RegistrationRow } from './registration.table.ts';
 import { type ConflictSource, detectConflicts, lockProspect } from './registration-conflicts.ts';
 import { recordChange } from './registration-events.ts';
@@ -58,7 +58,11 @@ function assertProgramOpen(program: ProgramRow, timeZone: string, now: Date): vo
 }
 
 /** Auto-approval by program rule: the check is clear and, when the rule lists tiers, the partner's is one. */
-function autoApproves(program: ProgramRow, partner: PartnerRow, outcome: string): boolean {
+function autoApproves(
+  program: ProgramRow,
+  partner: NonNullable<SubmissionSubjects['partner']>,
+  outcome: string,
+): boolean {
   const rule = program.auto_approve ?? {};
   if (outcome !== 'clear' || rule.whenClear !== true) return false;
   const tiers = rule.tierIds ?? [];
@@ -77,44 +81,29 @@ export async function submitRegistration(
   input: SubmitRegistrationInput,
 ): Promise<RegistrationRow> {
   const now = ctx.services.clock.now();
-  const tenant = await findTenant(tx, input.tenantId);
-  if (!tenant) throw new AppError('not_found', 'Tenant not found');
-  const program = await findProgram(tx, input.tenantId, input.programId);
+  const subjects = await findSubmissionSubjects(tx, input);
+  if (!subjects) throw new AppError('not_found', 'Tenant not found');
+  const { program, partner, timeZone } = subjects;
   if (!program) throw new AppError('not_found', 'Program not found');
-  const partner = await findPartner(tx, input.tenantId, input.partnerId);
   if (!partner) throw new AppError('not_found', 'Partner not found');
 
-  assertProgramOpen(program, tenant.time_zone, now);
+  assertProgramOpen(program, timeZone, now);
   if (partner.status !== 'active') {
     throw new AppError('unprocessable', `The partner "${partner.name}" is ${partner.status}, not active`);
   }
-  const enrolment = await tx
-    .selectFrom('enrolments')
-    .select('status')
-    .where('tenant_id', '=', input.tenantId)
-    .where('program_id', '=', program.id)
-    .where('partner_id', '=', partner.id)
-    .executeTakeFirst();
-  if (enrolment?.status !== 'active') {
+  if (subjects.enrolmentStatus !== 'active') {
     throw new AppError(
       'unprocessable',
       `The partner "${partner.name}" is not enrolled in "${program.name}"`,
       {
-        enrolmentStatus: enrolment?.status ?? null,
+        enrolmentStatus: subjects.enrolmentStatus,
       },
     );
   }
 
   const problems: FieldProblem[] = [];
-  if (input.contactId) {
-    const contact = await tx
-      .selectFrom('partner_contacts')
-      .select('id')
-      .where('tenant_id', '=', input.tenantId)
-      .where('id', '=', input.contactId)
-      .where('partner_id', '=', partner.id)
-      .executeTakeFirst();
-    if (!contact) problems.push({ field: 'contactId', message: 'is not a contact of this partner' });
+  if (input.contactId && !subjects.contactId) {
+    problems.push({ field: 'contactId', message: 'is not a contact of this partner' });
   }
   const clean = validateSubmission(input, program, problems);
 
@@ -158,7 +147,7 @@ export async function submitRegistration(
     check_details: JSON.stringify(check.details),
     approved_at: approved ? now : null,
     approved_by: approved ? 'auto_approve' : null,
-    protected_until: approved ? addLocalDays(now, program.protection_days, tenant.time_zone) : null,
+    protected_until: approved ? addLocalDays(now, program.protection_days, timeZone) : null,
     // From the service clock, not the database's now(): lists page on it (see pagination.ts), and
     // protection windows of never-approved registrations run from it.
     created_at: now,

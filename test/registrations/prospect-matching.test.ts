@@ -1,11 +1,8 @@
-import { describe, expect, it } from 'vitest';
-import {
-  companyKey,
-  keySimilarity,
-  keyWords,
-  SAME_COMPANY_SIMILARITY,
-} from '../../src/registrations/company-key.ts';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { companyKey, SAME_COMPANY_SIMILARITY } from '../../src/registrations/company-key.ts';
 import { companyDomainOfEmail, registrableDomain } from '../../src/registrations/domain-normalize.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts';
 
 describe('registrableDomain', () => {
   it.each([
@@ -76,49 +73,69 @@ describe('companyKey', () => {
     expect(companyKey('Inc. Ltd')).toBe('inc');
     expect(companyKey('!!! ...')).toBe('');
   });
-
-  it('pre-filters on meaningful words only', () => {
-    expect(keyWords('smith and jones')).toEqual(['smith', 'jones']);
-    expect(keyWords('acme acme')).toEqual(['acme']);
-  });
 });
 
+// Scored by pg_trgm in the database, as conflict detection scores them (`%` with the threshold).
 describe('company name similarity', () => {
-  const same = (a: string, b: string) =>
-    keySimilarity(companyKey(a), companyKey(b)) >= SAME_COMPANY_SIMILARITY;
-
-  it('scores identical keys 1 and keys with nothing in common 0', () => {
-    expect(keySimilarity('acme', 'acme')).toBe(1);
-    expect(keySimilarity('globex', 'initech')).toBe(0);
-    expect(keySimilarity('', '')).toBe(0);
-    expect(keySimilarity('acme', '')).toBe(0);
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await database?.destroy();
   });
 
-  it('is symmetric and between 0 and 1', () => {
+  const score = (a: string, b: string) =>
+    database.handle.db.transaction().execute(async (tx) => {
+      await sql`select set_config('pg_trgm.similarity_threshold', ${String(SAME_COMPANY_SIMILARITY)}, true)`.execute(
+        tx,
+      );
+      const { rows } = await sql<{ similarity: number; same: boolean }>`
+        select similarity(${a}, ${b}) as similarity, ${a} % ${b} as same`.execute(tx);
+      return rows[0]!;
+    });
+  const same = async (a: string, b: string) => (await score(companyKey(a), companyKey(b))).same;
+
+  it('scores identical keys 1 and keys with nothing in common 0', async () => {
+    expect((await score('acme', 'acme')).similarity).toBe(1);
+    expect((await score('globex', 'initech')).similarity).toBe(0);
+    expect((await score('', '')).similarity).toBe(0);
+    expect((await score('acme', '')).similarity).toBe(0);
+  });
+
+  it('is symmetric and between 0 and 1', async () => {
     const pairs = [
       ['acme widgets', 'acme widget'],
       ['blue sky consulting', 'blue sea consulting'],
       ['northwind traders', 'northwind'],
     ] as const;
     for (const [a, b] of pairs) {
-      const score = keySimilarity(a, b);
-      expect(score).toBe(keySimilarity(b, a));
-      expect(score).toBeGreaterThan(0);
-      expect(score).toBeLessThan(1);
+      const { similarity } = await score(a, b);
+      expect(similarity).toBe((await score(b, a)).similarity);
+      expect(similarity).toBeGreaterThan(0);
+      expect(similarity).toBeLessThan(1);
     }
   });
 
-  it('takes spelling variants of one company for the same company', () => {
-    expect(same('Acme Corp.', 'ACME Corporation')).toBe(true);
-    expect(same('Acme Widgets Ltd', 'Acme Widget')).toBe(true);
-    expect(same('Smith & Jones', 'Smith and Jones LLC')).toBe(true);
-    expect(same('Société Générale', 'Societe Generale SA')).toBe(true);
+  it('sits the bar between a plural and a different word', async () => {
+    // 11 of 14 trigrams shared; "blue sea" / "blue sky" share 17 of 23.
+    expect((await score('acme widgets', 'acme widget')).similarity).toBeCloseTo(11 / 14, 6);
+    expect((await score('blue sky consulting', 'blue sea consulting')).similarity).toBeLessThan(
+      SAME_COMPANY_SIMILARITY,
+    );
   });
 
-  it('keeps clearly different companies apart', () => {
-    expect(same('Acme Foods', 'Acme Bank')).toBe(false);
-    expect(same('Globex', 'Initech')).toBe(false);
-    expect(same('Acme', 'Acme Holdings')).toBe(false);
-    expect(same('Umbrella Corporation', 'Umbrella Academy')).toBe(false);
+  it('takes spelling variants of one company for the same company', async () => {
+    expect(await same('Acme Corp.', 'ACME Corporation')).toBe(true);
+    expect(await same('Acme Widgets Ltd', 'Acme Widget')).toBe(true);
+    expect(await same('Smith & Jones', 'Smith and Jones LLC')).toBe(true);
+    expect(await same('Société Générale', 'Societe Generale SA')).toBe(true);
+  });
+
+  it('keeps clearly different companies apart', async () => {
+    expect(await same('Acme Foods', 'Acme Bank')).toBe(false);
+    expect(await same('Globex', 'Initech')).toBe(false);
+    expect(await same('Acme', 'Acme Holdings')).toBe(false);
+    expect(await same('Umbrella Corporation', 'Umbrella Academy')).toBe(false);
   });
 });
