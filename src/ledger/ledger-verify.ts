@@ -195,6 +195,64 @@ const CHECKS: CheckDefinition[] = [
       where r.kind = 'reversal' ${t('r')}
       group by r.corrects_transaction_id having count(*) > 1`,
   },
+  // The money lifecycle (src/commissions, src/payouts): the partner accounts kept per program hold
+  // exactly their commission lines, by state (reference §5, invariants 8 and 10).
+  {
+    name: 'partner_accounts_match_lines',
+    description:
+      "each partner's per-program pending balance is the sum of its pending, awaiting and cancelled lines, payable of its approved lines, paid of its paid lines",
+    query: (t) => sql`
+      with line_sums as (
+        select l.tenant_id, l.partner_id, l.program_id, l.currency,
+          case when l.status in ('pending', 'awaiting_approval', 'cancelled') then 'partner_pending'
+            when l.status = 'approved' then 'partner_payable' else 'partner_paid' end as kind,
+          sum(l.amount) as total
+        from commission_lines l where true ${t('l')}
+        group by 1, 2, 3, 4, 5
+      ),
+      accounts as (
+        select a.tenant_id, a.partner_id, a.program_id, a.currency, a.kind, a.balance
+        from ledger_accounts a
+        where a.kind in ('partner_pending', 'partner_payable', 'partner_paid') and a.program_id is not null
+          ${t('a')}
+      )
+      select coalesce(a.partner_id, s.partner_id) as partner_id, coalesce(a.program_id, s.program_id) as program_id,
+        coalesce(a.currency, s.currency) as currency, coalesce(a.kind, s.kind) as account_kind,
+        coalesce(a.balance, 0)::text as account_balance, coalesce(s.total, 0)::text as sum_of_lines
+      from accounts a
+      full join line_sums s on s.tenant_id = a.tenant_id and s.partner_id = a.partner_id
+        and s.program_id = a.program_id and s.currency = a.currency and s.kind = a.kind
+      where coalesce(a.balance, 0) <> coalesce(s.total, 0)`,
+  },
+  {
+    name: 'payout_matches_lines',
+    description:
+      "each pending or paid payout's amount and line count are those of its lines (approved while pending, paid once paid); a failed payout holds no line",
+    query: (t) => sql`
+      with s as (
+        select l.tenant_id, l.payout_id, sum(l.amount) as total, count(*) as n,
+          count(*) filter (where l.status = 'approved') as approved, count(*) filter (where l.status = 'paid') as paid
+        from commission_lines l where l.payout_id is not null ${t('l')}
+        group by l.tenant_id, l.payout_id
+      )
+      select p.id as payout_id, p.status, p.amount::text as amount, coalesce(s.total, 0)::text as sum_of_lines,
+        p.line_count, coalesce(s.n, 0)::int as lines
+      from payouts p left join s on s.tenant_id = p.tenant_id and s.payout_id = p.id
+      where ((p.status <> 'failed' and (p.amount <> coalesce(s.total, 0) or p.line_count <> coalesce(s.n, 0)))
+          or (p.status = 'pending' and coalesce(s.approved, 0) <> coalesce(s.n, 0))
+          or (p.status = 'paid' and coalesce(s.paid, 0) <> coalesce(s.n, 0))
+          or (p.status = 'failed' and coalesce(s.n, 0) > 0))
+        ${t('p')}`,
+  },
+  {
+    name: 'paid_line_in_paid_payout',
+    description: 'every paid commission line was paid by exactly one paid payout',
+    query: (t) => sql`
+      select l.id as line_id, l.payout_id, p.status as payout_status
+      from commission_lines l
+      left join payouts p on p.tenant_id = l.tenant_id and p.id = l.payout_id
+      where l.status = 'paid' and (p.id is null or p.status <> 'paid') ${t('l')}`,
+  },
 ];
 
 /**

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { approveLines } from '../../src/commissions/approve-lines.ts';
 import { type AccrualLine, accrueLines, reverseLines } from '../../src/commissions/commission-lines.ts';
 import type { Db } from '../../src/db/database.ts';
 import { accountBalance } from '../../src/ledger/account.repository.ts';
@@ -96,12 +97,17 @@ describe(`commission lines: accrual and exact reversal (${mode})`, () => {
     const payableBefore = await balanceOf('partner_payable', delivery);
     const { lines } = await accrue(++seq);
     const [commission, override] = lines as [(typeof lines)[0], (typeof lines)[0]];
-    // Pretend the commission line was approved (the lifecycle moves it to payable in its own code).
-    await db
-      .updateTable('commission_lines')
-      .set({ status: 'approved' })
-      .where('id', '=', commission.id)
-      .execute();
+    // Approved through the lifecycle, so its money is in payable (ledger verify holds lines and
+    // accounts together: a status changed by hand would be a violation).
+    await db.transaction().execute((tx) =>
+      approveLines(tx, {
+        tenantId: f.tenant.id,
+        selection: { lineIds: [commission.id] },
+        now: new Date(at.getTime() + 31 * 86_400_000),
+        approvedBy: 'test',
+        audit: { tenantId: f.tenant.id, actorType: 'system', actorId: null, source: 'test' },
+      }),
+    );
 
     const result = await db.transaction().execute((tx) =>
       reverseLines(tx, {
@@ -119,9 +125,10 @@ describe(`commission lines: accrual and exact reversal (${mode})`, () => {
       kind: 'clawback',
     });
     expect(byOriginal.get(override.id)).toMatchObject({ amount: -10_000n, status: 'cancelled' });
-    // The commission accrued into pending (+100,001) and was taken from payable (−100,001).
-    expect(await balanceOf('partner_pending', delivery)).toBe(pendingBefore + 100_001n);
-    expect(await balanceOf('partner_payable', delivery)).toBe(payableBefore - 100_001n);
+    // The commission accrued into pending (+100,001), was approved into payable, and was taken
+    // back from payable (−100,001); the override was cancelled within pending.
+    expect(await balanceOf('partner_pending', delivery)).toBe(pendingBefore);
+    expect(await balanceOf('partner_payable', delivery)).toBe(payableBefore);
     const overrideNow = await db
       .selectFrom('commission_lines')
       .select('status')

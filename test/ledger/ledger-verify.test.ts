@@ -100,6 +100,9 @@ describe(`ledger verify (${mode})`, { timeout: 120_000 }, () => {
       'reversal_references_original',
       'reversal_negates_original',
       'reversed_at_most_once',
+      'partner_accounts_match_lines',
+      'payout_matches_lines',
+      'paid_line_in_paid_payout',
     ]);
     expect(formatVerifyReport(report)).toMatch(/ledger is consistent$/);
   });
