@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Tx } from '../db/database.ts';
 import type { PostLine } from '../ledger/post-transaction.ts';
 import { postTransaction } from '../ledger/post-transaction.ts';
@@ -107,49 +108,48 @@ export async function accrueLines(tx: Tx, input: AccrueInput): Promise<LinesResu
   }
 
   const holdUntil = new Date(input.occurredAt.getTime() + input.holdDays * DAY_MS);
-  const sourceIds = await resolveSources(tx, input.tenantId, lines);
-  const written: CommissionLineRow[] = [];
-  // In order, so an override can name a line written earlier in the same call.
-  for (const line of lines) {
-    const row: NewCommissionLineRow = {
-      tenant_id: input.tenantId,
-      program_id: line.programId,
-      partner_id: line.partnerId,
-      deal_id: line.dealId ?? null,
-      deal_event_id: line.dealEventId ?? null,
-      rule_id: line.ruleId ?? null,
-      rule_version: line.ruleVersion ?? null,
-      kind: line.kind,
-      cause_key: line.causeKey,
-      override_depth: line.overrideDepth ?? null,
-      source_line_id: line.sourceCauseKey
-        ? (sourceIds.get(line.sourceCauseKey) ??
-          written.find((w) => w.cause_key === line.sourceCauseKey)?.id ??
-          null)
-        : null,
-      reverses_line_id: null,
-      amount: line.amount,
-      currency: line.currency,
-      basis_amount: line.basisAmount ?? null,
-      basis_currency: line.basisCurrency ?? null,
-      rate: line.rate ?? null,
-      fx_rate: line.fxRate ?? null,
-      period_key: line.periodKey ?? null,
-      explanation: JSON.stringify(line.explanation),
-      ledger_transaction_id: posted.transaction.id,
-      status: 'pending',
-      accrued_at: input.occurredAt,
-      hold_until: holdUntil,
-      approved_at: null,
-      approved_by: null,
-      payout_id: null,
-      paid_at: null,
-    };
-    written.push(
-      await tx.insertInto('commission_lines').values(row).returningAll().executeTakeFirstOrThrow(),
-    );
-  }
-  return { applied: true, lines: written };
+  // Ids are chosen here so an override can name a line of the same call, and every line is written
+  // in one statement (one round trip, whatever the number of legs).
+  const ids = new Map(lines.map((line) => [line.causeKey, randomUUID()]));
+  const outside = lines.filter((l) => l.sourceCauseKey && !ids.has(l.sourceCauseKey));
+  const sourceIds = await resolveSources(tx, input.tenantId, outside);
+  const rows: NewCommissionLineRow[] = lines.map((line) => ({
+    id: ids.get(line.causeKey)!,
+    tenant_id: input.tenantId,
+    program_id: line.programId,
+    partner_id: line.partnerId,
+    deal_id: line.dealId ?? null,
+    deal_event_id: line.dealEventId ?? null,
+    rule_id: line.ruleId ?? null,
+    rule_version: line.ruleVersion ?? null,
+    kind: line.kind,
+    cause_key: line.causeKey,
+    override_depth: line.overrideDepth ?? null,
+    source_line_id: line.sourceCauseKey
+      ? (ids.get(line.sourceCauseKey) ?? sourceIds.get(line.sourceCauseKey) ?? null)
+      : null,
+    reverses_line_id: null,
+    amount: line.amount,
+    currency: line.currency,
+    basis_amount: line.basisAmount ?? null,
+    basis_currency: line.basisCurrency ?? null,
+    rate: line.rate ?? null,
+    fx_rate: line.fxRate ?? null,
+    period_key: line.periodKey ?? null,
+    explanation: JSON.stringify(line.explanation),
+    ledger_transaction_id: posted.transaction.id,
+    status: 'pending',
+    accrued_at: input.occurredAt,
+    hold_until: holdUntil,
+    approved_at: null,
+    approved_by: null,
+    payout_id: null,
+    paid_at: null,
+  }));
+  const inserted = await tx.insertInto('commission_lines').values(rows).returningAll().execute();
+  // In the order given (RETURNING order is not promised).
+  const byId = new Map(inserted.map((row) => [row.id, row]));
+  return { applied: true, lines: rows.map((row) => byId.get(row.id as string)!) };
 }
 
 export interface ReverseInput {

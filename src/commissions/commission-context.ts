@@ -1,0 +1,343 @@
+import { sql } from 'kysely';
+import type { DbOrTx } from '../db/database.ts';
+import type { DealRow } from '../deals/deal.table.ts';
+import { localDate, zonedInstant } from '../registrations/protection-window.ts';
+import type { CommissionLineRow } from './commission-line.table.ts';
+import type { CommissionRuleRow } from './commission-plan.table.ts';
+import type { AttributionFacts, DealFacts, PartnerFacts } from './rule-engine.ts';
+
+/*
+ * The reads the commission engine needs, as few round trips as it can: the program with its plan
+ * and the tenant's time zone, the plan's rules, attributions, partners with their ancestor chains,
+ * the live lines of deals, the exchange rate in force.
+ */
+
+/** Deepest hierarchy walked for overrides (a cycle is refused by partners; this bounds a bad row). */
+const MAX_DEPTH = 16;
+
+export interface ProgramSetup {
+  id: string;
+  currency: string;
+  holdDays: number;
+  planId: string | null;
+  timeZone: string;
+}
+
+export async function loadProgramSetup(db: DbOrTx, tenantId: string, programId: string) {
+  const row = await db
+    .selectFrom('programs as p')
+    .innerJoin('tenants as t', 't.id', 'p.tenant_id')
+    .select(['p.id', 'p.currency', 'p.hold_days', 'p.commission_plan_id', 't.time_zone'])
+    .select((eb) =>
+      eb
+        .selectFrom('commission_plans as cp')
+        .select('cp.id')
+        .whereRef('cp.tenant_id', '=', 'p.tenant_id')
+        .whereRef('cp.program_id', '=', 'p.id')
+        .orderBy('cp.created_at', 'desc')
+        .limit(1)
+        .as('own_plan_id'),
+    )
+    .where('p.tenant_id', '=', tenantId)
+    .where('p.id', '=', programId)
+    .executeTakeFirst();
+  if (!row) return null;
+  return {
+    id: row.id,
+    currency: row.currency,
+    holdDays: row.hold_days,
+    planId: row.commission_plan_id ?? row.own_plan_id ?? null,
+    timeZone: row.time_zone,
+  } satisfies ProgramSetup;
+}
+
+export async function loadRules(
+  db: DbOrTx,
+  tenantId: string,
+  planId: string | null,
+): Promise<CommissionRuleRow[]> {
+  if (!planId) return [];
+  return db
+    .selectFrom('commission_rules')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('plan_id', '=', planId)
+    .orderBy('position')
+    .orderBy('rule_key')
+    .orderBy('version')
+    .execute();
+}
+
+export async function loadAttributions(
+  db: DbOrTx,
+  tenantId: string,
+  dealIds: string[],
+): Promise<Map<string, AttributionFacts[]>> {
+  const map = new Map<string, AttributionFacts[]>();
+  if (dealIds.length === 0) return map;
+  const rows = await db
+    .selectFrom('deal_attributions')
+    .select(['deal_id', 'partner_id', 'role', 'split_weight', 'position'])
+    .where('tenant_id', '=', tenantId)
+    .where('deal_id', 'in', dealIds)
+    .orderBy('position')
+    .orderBy('created_at')
+    .execute();
+  for (const r of rows) {
+    const list = map.get(r.deal_id) ?? [];
+    list.push({
+      partnerId: r.partner_id,
+      role: r.role,
+      splitWeight: String(r.split_weight),
+      position: r.position,
+    });
+    map.set(r.deal_id, list);
+  }
+  return map;
+}
+
+/** The partners and, for each, its ancestors as the hierarchy stands now (parent first). */
+export async function loadPartners(
+  db: DbOrTx,
+  tenantId: string,
+  partnerIds: string[],
+): Promise<Map<string, PartnerFacts>> {
+  const map = new Map<string, PartnerFacts>();
+  if (partnerIds.length === 0) return map;
+  const { rows } = await sql<{ id: string; kind: string; tier_id: string | null; parent_id: string | null }>`
+    with recursive up(id, kind, tier_id, parent_id, depth) as (
+      select id, kind, tier_id, parent_id, 0 from partners
+      where tenant_id = ${tenantId} and id in (${sql.join([...new Set(partnerIds)])})
+      union
+      select p.id, p.kind, p.tier_id, p.parent_id, up.depth + 1 from partners p
+      join up on p.id = up.parent_id and p.tenant_id = ${tenantId}
+      where up.depth < ${MAX_DEPTH}
+    )
+    select distinct id, kind, tier_id, parent_id from up`.execute(db);
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  for (const id of new Set(partnerIds)) {
+    const row = byId.get(id);
+    if (!row) continue;
+    const ancestors: string[] = [];
+    let parent = row.parent_id;
+    while (parent && ancestors.length < MAX_DEPTH && !ancestors.includes(parent) && parent !== id) {
+      ancestors.push(parent);
+      parent = byId.get(parent)?.parent_id ?? null;
+    }
+    map.set(id, { id, kind: row.kind, tierId: row.tier_id, ancestors });
+  }
+  return map;
+}
+
+/** Lines of these deals that hold money now: not clawbacks, not cancelled, not reversed. */
+export async function liveLines(
+  db: DbOrTx,
+  tenantId: string,
+  dealIds: string[],
+): Promise<CommissionLineRow[]> {
+  if (dealIds.length === 0) return [];
+  return db
+    .selectFrom('commission_lines as cl')
+    .selectAll('cl')
+    .where('cl.tenant_id', '=', tenantId)
+    .where('cl.deal_id', 'in', dealIds)
+    .where('cl.kind', '<>', 'clawback')
+    .where('cl.status', '<>', 'cancelled')
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('commission_lines as r')
+            .select('r.id')
+            .whereRef('r.tenant_id', '=', 'cl.tenant_id')
+            .whereRef('r.reverses_line_id', '=', 'cl.id'),
+        ),
+      ),
+    )
+    .orderBy('cl.recorded_at')
+    .orderBy('cl.id')
+    .execute();
+}
+
+/** The rate from → to in force on a local day (the latest effective on or before it), or null. */
+export async function fxRateOn(
+  db: DbOrTx,
+  tenantId: string,
+  from: string,
+  to: string,
+  day: string,
+): Promise<string | null> {
+  const row = await db
+    .selectFrom('fx_rates')
+    .select('rate')
+    .where('tenant_id', '=', tenantId)
+    .where('from_currency', '=', from)
+    .where('to_currency', '=', to)
+    .where('effective_on', '<=', day)
+    .orderBy('effective_on', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row?.rate ?? null;
+}
+
+export function dealFacts(deal: DealRow): DealFacts {
+  const owes = deal.stage_category === 'won' && !deal.deleted_at && !deal.merged_into_crm_deal_id;
+  return {
+    id: deal.id,
+    programId: deal.program_id ?? '',
+    amount: deal.amount === null ? null : BigInt(deal.amount),
+    currency: deal.currency,
+    pipeline: deal.pipeline,
+    properties: deal.properties ?? {},
+    wonAt: owes ? (deal.won_at ?? deal.last_event_at) : null,
+  };
+}
+
+/** Won deals of a program credited to a partner, won within a period of local days. */
+export async function wonDealsInPeriod(
+  db: DbOrTx,
+  tenantId: string,
+  programId: string,
+  partnerId: string,
+  bounds: { start: string; end: string },
+  timeZone: string,
+): Promise<DealRow[]> {
+  return db
+    .selectFrom('deals as d')
+    .selectAll('d')
+    .where('d.tenant_id', '=', tenantId)
+    .where('d.program_id', '=', programId)
+    .where('d.stage_category', '=', 'won')
+    .where('d.deleted_at', 'is', null)
+    .where('d.merged_into_crm_deal_id', 'is', null)
+    .where('d.won_at', '>=', zonedInstant(bounds.start, timeZone))
+    .where('d.won_at', '<', zonedInstant(bounds.end, timeZone))
+    .where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom('deal_attributions as a')
+          .select('a.deal_id')
+          .whereRef('a.tenant_id', '=', 'd.tenant_id')
+          .whereRef('a.deal_id', '=', 'd.id')
+          .where('a.partner_id', '=', partnerId),
+      ),
+    )
+    .execute();
+}
+
+export { localDate };
+
+/**
+ * The program's setup and its plan's rules in one round trip (the posting path is latency-bound:
+ * every statement of a settle waits for the database).
+ */
+export async function loadSetupAndRules(
+  db: DbOrTx,
+  tenantId: string,
+  programId: string,
+): Promise<{ setup: ProgramSetup; rules: CommissionRuleRow[] } | null> {
+  const { rows } = await sql<{
+    id: string;
+    currency: string;
+    hold_days: number;
+    plan_id: string | null;
+    time_zone: string;
+    rules: (Omit<CommissionRuleRow, 'effective_from' | 'effective_to' | 'created_at'> & {
+      effective_from: string;
+      effective_to: string | null;
+      created_at: string;
+    })[];
+  }>`
+    select p.id, p.currency, p.hold_days, t.time_zone, plan.id as plan_id,
+      coalesce((
+        select json_agg(r order by r.position, r.rule_key, r.version)
+        from commission_rules r where r.tenant_id = p.tenant_id and r.plan_id = plan.id
+      ), '[]'::json) as rules
+    from programs p
+    join tenants t on t.id = p.tenant_id
+    left join lateral (
+      select coalesce(p.commission_plan_id, (
+        select cp.id from commission_plans cp
+        where cp.tenant_id = p.tenant_id and cp.program_id = p.id
+        order by cp.created_at desc limit 1
+      )) as id
+    ) plan on true
+    where p.tenant_id = ${tenantId} and p.id = ${programId}`.execute(db);
+  const row = rows[0];
+  if (!row) return null;
+  return {
+    setup: {
+      id: row.id,
+      currency: row.currency,
+      holdDays: row.hold_days,
+      planId: row.plan_id,
+      timeZone: row.time_zone,
+    },
+    rules: row.rules.map((r) => ({
+      ...r,
+      effective_from: new Date(r.effective_from),
+      effective_to: r.effective_to ? new Date(r.effective_to) : null,
+      created_at: new Date(r.created_at),
+    })),
+  };
+}
+
+/** A deal's attributions and the credited partners with their ancestor chains, in one round trip. */
+export async function loadCredits(
+  db: DbOrTx,
+  tenantId: string,
+  dealId: string,
+): Promise<{ attributions: AttributionFacts[]; partners: Map<string, PartnerFacts> }> {
+  const { rows } = await sql<{
+    kind: 'a' | 'p';
+    id: string;
+    role: string | null;
+    split_weight: string | null;
+    position: number | null;
+    partner_kind: string | null;
+    tier_id: string | null;
+    parent_id: string | null;
+  }>`
+    with recursive credit as (
+      select partner_id, role, split_weight, position, created_at from deal_attributions
+      where tenant_id = ${tenantId} and deal_id = ${dealId}
+    ),
+    up(id, kind, tier_id, parent_id, depth) as (
+      select p.id, p.kind, p.tier_id, p.parent_id, 0 from partners p
+      where p.tenant_id = ${tenantId} and p.id in (select partner_id from credit)
+      union
+      select p.id, p.kind, p.tier_id, p.parent_id, up.depth + 1 from partners p
+      join up on p.id = up.parent_id and p.tenant_id = ${tenantId}
+      where up.depth < ${MAX_DEPTH}
+    )
+    select * from (
+      select 'a' as kind, partner_id as id, role, split_weight::text, position,
+        null::text as partner_kind, null::uuid as tier_id, null::uuid as parent_id, created_at
+      from credit
+      union all
+      select distinct 'p', id, null::text, null::text, null::int, kind, tier_id, parent_id, null::timestamptz from up
+    ) x order by kind, position, created_at`.execute(db);
+  const attributions: AttributionFacts[] = [];
+  const byId = new Map<string, { kind: string; tierId: string | null; parentId: string | null }>();
+  for (const r of rows) {
+    if (r.kind === 'a')
+      attributions.push({
+        partnerId: r.id,
+        role: r.role ?? 'referral',
+        splitWeight: String(r.split_weight ?? '1'),
+        position: r.position ?? 0,
+      });
+    else byId.set(r.id, { kind: r.partner_kind ?? '', tierId: r.tier_id, parentId: r.parent_id });
+  }
+  const partners = new Map<string, PartnerFacts>();
+  for (const a of attributions) {
+    const row = byId.get(a.partnerId);
+    if (!row) continue;
+    const ancestors: string[] = [];
+    let parent = row.parentId;
+    while (parent && ancestors.length < MAX_DEPTH && !ancestors.includes(parent) && parent !== a.partnerId) {
+      ancestors.push(parent);
+      parent = byId.get(parent)?.parentId ?? null;
+    }
+    partners.set(a.partnerId, { id: a.partnerId, kind: row.kind, tierId: row.tierId, ancestors });
+  }
+  return { attributions, partners };
+}

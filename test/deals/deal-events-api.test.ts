@@ -1,0 +1,248 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Db } from '../../src/db/database.ts';
+import type { PartnerRow } from '../../src/partners/partner.table.ts';
+import type { ProgramRow } from '../../src/programs/program.table.ts';
+import { makePartner } from '../factories/partner.factory.ts';
+import { makeProgram } from '../factories/program.factory.ts';
+import { makeTenant, type TenantWithKeys } from '../factories/tenant.factory.ts';
+import { usingPostgres } from '../helpers/test-database.ts';
+import { openWorld, type TestWorld } from '../helpers/test-world.ts';
+
+const mode = usingPostgres ? 'PostgreSQL' : 'PGlite';
+
+describe(`POST /api/v1/deal-events, GET /api/v1/deals/:id, plans and preview over HTTP (${mode})`, () => {
+  let world: TestWorld;
+  let db: Db;
+  let t: TenantWithKeys;
+  let program: ProgramRow;
+  let parent: PartnerRow;
+  let child: PartnerRow;
+  let planId: string;
+  let seq = 0;
+
+  beforeAll(async () => {
+    world = await openWorld();
+    db = world.database.handle.db;
+    t = await makeTenant(db);
+    program = await makeProgram(db, t.tenant.id);
+    parent = await makePartner(db, t.tenant.id);
+    child = await makePartner(db, t.tenant.id, { parentId: parent.id });
+    const plan = await world.app.inject({
+      method: 'POST',
+      url: `/api/v1/programs/${program.id}/commission-plans`,
+      headers: t.as('admin'),
+      payload: { name: 'Standard' },
+    });
+    expect(plan.statusCode).toBe(201);
+    planId = plan.json().id;
+    for (const rule of [
+      { ruleKey: 'share', type: 'revenue_share', config: { rate: '0.1' } },
+      { ruleKey: 'ovr', type: 'override', config: { basis: 'commission', levels: ['0.1'] } },
+    ]) {
+      const res = await world.app.inject({
+        method: 'POST',
+        url: `/api/v1/commission-plans/${planId}/rules`,
+        headers: t.as('admin'),
+        payload: { ...rule, effectiveFrom: '2026-01-01T00:00:00Z' },
+      });
+      expect(res.statusCode).toBe(201);
+    }
+  });
+  afterAll(async () => {
+    await world.close();
+  });
+
+  const post = (payload: object, headers: Record<string, string> = {}) =>
+    world.app.inject({
+      method: 'POST',
+      url: '/api/v1/deal-events',
+      headers: { ...t.as('admin'), ...headers },
+      payload,
+    });
+  const wonEvent = (crmDealId: string, amount: string | number, extra: object = {}) => ({
+    sourceEventId: `e-${++seq}`,
+    crmDealId,
+    occurredAt: '2026-03-02T10:00:00Z',
+    type: 'deal.stage_changed',
+    changes: {
+      stage: { id: 'closedwon', category: 'won', label: 'Closed won' },
+      amount: { amount, currency: 'USD' },
+    },
+    programId: program.id,
+    attributions: [{ partnerId: child.id }],
+    ...extra,
+  });
+
+  it('an API-fed won deal of "1000005" minor units answers applied with its revenue share (100,000) and override (10,000)', async () => {
+    const res = await post(wonEvent('api-1', '1000005'));
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body.outcome).toBe('applied');
+    expect(body.deal).toMatchObject({ stageCategory: 'won', amount: '1000005', programId: program.id });
+    expect(body.lines.map((l: { partnerId: string; amount: string }) => [l.partnerId, l.amount])).toEqual([
+      [child.id, '100000'],
+      [parent.id, '10000'],
+    ]);
+    const deal = await world.app.inject({
+      method: 'GET',
+      url: `/api/v1/deals/${body.deal.id}`,
+      headers: t.as('sales_rep'),
+    });
+    expect(deal.statusCode).toBe(200);
+    expect(deal.json().attributions).toEqual([
+      { partnerId: child.id, role: 'referral', splitWeight: '1', position: 0 },
+    ]);
+    expect(deal.json().lines).toHaveLength(2);
+  });
+
+  it('the same event again is a duplicate; the same Idempotency-Key replays the first answer', async () => {
+    const event = wonEvent('api-2', 500_000);
+    const first = await post(event, { 'idempotency-key': 'k-api-2' });
+    const replay = await post(event, { 'idempotency-key': 'k-api-2' });
+    expect(replay.json()).toEqual(first.json());
+    const again = await post(event);
+    expect(again.json().outcome).toBe('duplicate');
+    expect(again.json().lines).toEqual([]);
+  });
+
+  it('only an admin may feed deal events; a bad amount is a 400', async () => {
+    const res = await world.app.inject({
+      method: 'POST',
+      url: '/api/v1/deal-events',
+      headers: t.as('program_manager'),
+      payload: wonEvent('api-3', 1),
+    });
+    expect(res.statusCode).toBe(403);
+    expect((await post(wonEvent('api-3', '10.5'))).statusCode).toBe(400);
+  });
+
+  it('a rule config that does not fit its type is refused with every problem', async () => {
+    const res = await world.app.inject({
+      method: 'POST',
+      url: `/api/v1/commission-plans/${planId}/rules`,
+      headers: t.as('admin'),
+      payload: {
+        ruleKey: 'bad',
+        type: 'volume_tier',
+        config: { period: 'week' },
+        effectiveFrom: '2026-01-01T00:00:00Z',
+      },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.code).toBe('validation_failed');
+    expect(res.json().error.details.fields.length).toBeGreaterThan(1);
+  });
+
+  it('a new version of a rule closes the previous one at its effective date', async () => {
+    const res = await world.app.inject({
+      method: 'POST',
+      url: `/api/v1/commission-plans/${planId}/rules`,
+      headers: t.as('admin'),
+      payload: {
+        ruleKey: 'share',
+        type: 'revenue_share',
+        config: { rate: '0.12' },
+        effectiveFrom: '2026-06-01T00:00:00Z',
+      },
+    });
+    expect(res.json()).toMatchObject({ version: 2, status: 'active' });
+    const plan = await world.app.inject({
+      method: 'GET',
+      url: `/api/v1/commission-plans/${planId}`,
+      headers: t.as('program_manager'),
+    });
+    const shares = plan.json().rules.filter((r: { ruleKey: string }) => r.ruleKey === 'share');
+    expect(
+      shares.map((r: { version: number; effectiveTo: string | null }) => [r.version, r.effectiveTo]),
+    ).toEqual([
+      [1, '2026-06-01T00:00:00.000Z'],
+      [2, null],
+    ]);
+  });
+
+  it('a preview of a draft plan (20 %) over March shows what it would have paid and writes no ledger row', async () => {
+    const draft = await world.app.inject({
+      method: 'POST',
+      url: `/api/v1/programs/${program.id}/commission-plans`,
+      headers: t.as('admin'),
+      payload: { name: 'Richer', attach: false },
+    });
+    await world.app.inject({
+      method: 'POST',
+      url: `/api/v1/commission-plans/${draft.json().id}/rules`,
+      headers: t.as('admin'),
+      payload: {
+        ruleKey: 'share',
+        type: 'revenue_share',
+        config: { rate: '0.2' },
+        effectiveFrom: '2026-01-01T00:00:00Z',
+        status: 'draft',
+      },
+    });
+    const count = async () =>
+      Number(
+        (
+          await db
+            .selectFrom('ledger_entries')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    const before = await count();
+    const res = await world.app.inject({
+      method: 'POST',
+      url: `/api/v1/programs/${program.id}/plan-preview`,
+      headers: t.as('program_manager'),
+      payload: { planId: draft.json().id, from: '2026-03-01', to: '2026-03-31' },
+    });
+    expect(res.statusCode).toBe(200);
+    // Deals api-1 (1,000,005 → 200,001) and api-2 (500,000 → 100,000), both to the child.
+    expect(res.json().totals).toEqual([{ partnerId: child.id, currency: 'USD', amount: '300001' }]);
+    expect(await count()).toBe(before);
+    const empty = await world.app.inject({
+      method: 'POST',
+      url: `/api/v1/programs/${program.id}/plan-preview`,
+      headers: t.as('program_manager'),
+      payload: { planId: draft.json().id, from: '2026-04-01', to: '2026-04-30' },
+    });
+    expect(empty.json()).toMatchObject({ deals: 0, totals: [] });
+  });
+
+  it('fx rates are set by an admin and listed', async () => {
+    const set = await world.app.inject({
+      method: 'POST',
+      url: '/api/v1/fx-rates',
+      headers: t.as('admin'),
+      payload: { from: 'EUR', to: 'USD', rate: '1.0835', effectiveOn: '2026-03-01' },
+    });
+    expect(set.statusCode).toBe(201);
+    const list = await world.app.inject({
+      method: 'GET',
+      url: '/api/v1/fx-rates',
+      headers: t.as('program_manager'),
+    });
+    expect(list.json().items).toEqual([
+      expect.objectContaining({ from: 'EUR', to: 'USD', rate: '1.0835', effectiveOn: '2026-03-01' }),
+    ]);
+  });
+
+  it('revenue.recorded is stored once per revenue id for the recurring share', async () => {
+    const event = (id: string) => ({
+      sourceEventId: `rev-${id}-${++seq}`,
+      crmDealId: 'api-1',
+      occurredAt: '2026-04-02T10:00:00Z',
+      type: 'revenue.recorded',
+      revenue: { revenueId: id, amount: '99900', currency: 'USD', month: '2026-04' },
+    });
+    expect((await post(event('inv-1'))).json().outcome).toBe('applied');
+    expect((await post(event('inv-1'))).json().outcome).toBe('duplicate');
+    const rows = await db
+      .selectFrom('deal_revenues')
+      .selectAll()
+      .where('tenant_id', '=', t.tenant.id)
+      .execute();
+    expect(rows.map((r) => [r.revenue_id, BigInt(r.amount), r.month])).toEqual([
+      ['inv-1', 99_900n, '2026-04'],
+    ]);
+  });
+});
