@@ -134,28 +134,37 @@ export async function liveLines(
   db: DbOrTx,
   tenantId: string,
   dealIds: string[],
+  kinds: 'settled' | 'recurring' = 'settled',
 ): Promise<CommissionLineRow[]> {
   if (dealIds.length === 0) return [];
-  return db
-    .selectFrom('commission_lines as cl')
-    .selectAll('cl')
-    .where('cl.tenant_id', '=', tenantId)
-    .where('cl.deal_id', 'in', dealIds)
-    .where('cl.kind', '<>', 'clawback')
-    .where('cl.status', '<>', 'cancelled')
-    .where(({ not, exists, selectFrom }) =>
-      not(
-        exists(
-          selectFrom('commission_lines as r')
-            .select('r.id')
-            .whereRef('r.tenant_id', '=', 'cl.tenant_id')
-            .whereRef('r.reverses_line_id', '=', 'cl.id'),
+  return (
+    db
+      .selectFrom('commission_lines as cl')
+      .selectAll('cl')
+      .where('cl.tenant_id', '=', tenantId)
+      .where('cl.deal_id', 'in', dealIds)
+      // The deal's state settles its own lines; recurring months (and retainers) are the
+      // scheduler's, brought to what they owe by recurring-accrual.ts, never by a deal event.
+      .where((eb) =>
+        kinds === 'recurring'
+          ? eb('cl.kind', '=', 'recurring')
+          : eb('cl.kind', 'not in', ['clawback', 'recurring', 'retainer']),
+      )
+      .where('cl.status', '<>', 'cancelled')
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('commission_lines as r')
+              .select('r.id')
+              .whereRef('r.tenant_id', '=', 'cl.tenant_id')
+              .whereRef('r.reverses_line_id', '=', 'cl.id'),
+          ),
         ),
-      ),
-    )
-    .orderBy('cl.recorded_at')
-    .orderBy('cl.id')
-    .execute();
+      )
+      .orderBy('cl.recorded_at')
+      .orderBy('cl.id')
+      .execute()
+  );
 }
 
 /** The rate from → to in force on a local day (the latest effective on or before it), or null. */
