@@ -1,0 +1,202 @@
+import type { Db } from '../db/database.ts';
+import type { NormalizedDealEvent } from '../deals/deal-event.ts';
+import { recordDealEvent } from '../deals/deal-events.ts';
+import type { Services } from '../services.ts';
+import type { CrmDeal, CrmResult, ModifiedDealsPage } from './crm-connector.ts';
+import { type HubspotConnector, hubspotConnector } from './hubspot/hubspot-connector.ts';
+import { decimalToMinor, toDay } from './hubspot/hubspot-deal-events.ts';
+import { listStageMappings, syncStageMappings } from './stage-mapping.repository.ts';
+import type { StageCategory } from './stage-mapping.table.ts';
+
+/** Search answers at most 10,000 results per query: past that, a new query starts where we are. */
+const SEARCH_RESULT_CAP = 10_000;
+/** Search is eventually consistent: each incremental run re-reads a little before its cursor. */
+export const RECONCILE_OVERLAP_MS = 5 * 60_000;
+
+export interface ReconcileReport {
+  deals: number;
+  outcomes: Record<string, number>;
+  /** HubSpot calls made, and how many HubSpot answered with 429. */
+  calls: number;
+  rateLimited: number;
+  /** The newest last-modified instant seen (the next incremental cursor). */
+  newestModifiedAt: Date | null;
+}
+
+export type ProgressListener = (progress: { done: number; total: number | null }) => void;
+
+class StageCategories {
+  private map: Map<string, { category: StageCategory; label: string }> | undefined;
+  private refreshed = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly tenantId: string,
+    private readonly connector: HubspotConnector,
+  ) {}
+
+  private async load() {
+    const rows = await listStageMappings(this.db, this.tenantId);
+    this.map = new Map(
+      rows.map((row) => [
+        row.stage_id,
+        { category: row.override_category ?? row.derived_category, label: row.stage_label },
+      ]),
+    );
+  }
+
+  async of(stageId: string): Promise<{ id: string; category: StageCategory; label?: string }> {
+    if (!this.map) await this.load();
+    if (!this.map!.has(stageId) && !this.refreshed) {
+      // A stage added in HubSpot since the install: read the pipelines again, once per run.
+      this.refreshed = true;
+      const pipelines = await this.connector.listPipelines();
+      if (pipelines.ok) {
+        await syncStageMappings(this.db, this.tenantId, pipelines.value);
+        await this.load();
+      }
+    }
+    const known = this.map!.get(stageId);
+    return known ? { id: stageId, ...known } : { id: stageId, category: 'open' };
+  }
+}
+
+/**
+ * A deal as HubSpot holds it now, as the same normalized event a webhook-fetched deal makes: a
+ * snapshot at its last-modified instant. The source event id is the deal and that instant, so
+ * reading an unchanged deal again records nothing.
+ */
+async function snapshotEvent(
+  tenantId: string,
+  deal: CrmDeal,
+  currency: string,
+  stages: StageCategories,
+): Promise<NormalizedDealEvent> {
+  const dealCurrency = deal.currency ?? currency;
+  const amount = deal.amount === null ? null : decimalToMinor(deal.amount, dealCurrency);
+  return {
+    tenantId,
+    source: 'hubspot',
+    sourceEventId: `reconcile:${deal.id}:${deal.modifiedAt.getTime()}`,
+    crmDealId: deal.id,
+    occurredAt: deal.modifiedAt,
+    type: 'deal.created',
+    changes: {
+      name: deal.name,
+      pipeline: deal.pipelineId,
+      closeDate: toDay(deal.closeDate),
+      ownerId: deal.ownerId,
+      ...(deal.stageId ? { stage: await stages.of(deal.stageId) } : {}),
+      ...(amount !== null ? { amount: { amount, currency: dealCurrency } } : {}),
+    },
+  };
+}
+
+async function walk(
+  db: Db,
+  services: Services,
+  tenantId: string,
+  nextPage: (
+    connector: HubspotConnector,
+    report: ReconcileReport,
+  ) => Promise<CrmResult<ModifiedDealsPage> | null>,
+  onProgress?: ProgressListener,
+): Promise<CrmResult<ReconcileReport>> {
+  const tenant = await db
+    .selectFrom('tenants')
+    .select(['currency'])
+    .where('id', '=', tenantId)
+    .executeTakeFirst();
+  if (!tenant) return { ok: false, error: { kind: 'not_connected', message: `no tenant ${tenantId}` } };
+  const connector = hubspotConnector(db, services, tenantId);
+  const stages = new StageCategories(db, tenantId, connector);
+  const report: ReconcileReport = {
+    deals: 0,
+    outcomes: {},
+    calls: 0,
+    rateLimited: 0,
+    newestModifiedAt: null,
+  };
+  let total: number | null = null;
+  const finish = () => {
+    report.calls = connector.caller.stats.calls;
+    report.rateLimited = connector.caller.stats.rateLimited;
+  };
+  for (;;) {
+    const page = await nextPage(connector, report);
+    if (page === null) break;
+    if (!page.ok) {
+      finish();
+      return page;
+    }
+    total = page.value.total ?? total;
+    const events: NormalizedDealEvent[] = [];
+    for (const deal of page.value.deals)
+      events.push(await snapshotEvent(tenantId, deal, tenant.currency, stages));
+    // One transaction per page: a crash loses at most a page, which the next run reads again.
+    await db.transaction().execute(async (tx) => {
+      for (const event of events) {
+        const result = await recordDealEvent(tx, services, event);
+        report.outcomes[result.outcome] = (report.outcomes[result.outcome] ?? 0) + 1;
+      }
+    });
+    for (const deal of page.value.deals) {
+      if (!report.newestModifiedAt || deal.modifiedAt > report.newestModifiedAt)
+        report.newestModifiedAt = deal.modifiedAt;
+    }
+    report.deals += page.value.deals.length;
+    onProgress?.({ done: report.deals, total });
+    if (page.value.after === null) break;
+  }
+  finish();
+  return { ok: true, value: report };
+}
+
+/** Every deal of the portal (list API, 100 per call), recorded as snapshots. */
+export function backfillDeals(db: Db, services: Services, tenantId: string, onProgress?: ProgressListener) {
+  let after: string | null = null;
+  let done = false;
+  return walk(
+    db,
+    services,
+    tenantId,
+    async (connector) => {
+      if (done) return null;
+      const page = await connector.listDeals(after);
+      if (page.ok) {
+        after = page.value.after;
+        done = after === null;
+      }
+      return page;
+    },
+    onProgress,
+  );
+}
+
+/**
+ * Deals modified at or after `since`, through the search API (its own limit), oldest first. Past
+ * search's 10,000-result cap the query starts again from the newest instant read.
+ */
+export function reconcileDealsSince(db: Db, services: Services, tenantId: string, since: Date) {
+  let from = since;
+  let after: string | null = null;
+  let done = false;
+  const limit = 200;
+  return walk(db, services, tenantId, async (connector, report) => {
+    if (done) return null;
+    const page = await connector.listDealsModifiedSince(from, after, limit);
+    if (!page.ok) return page;
+    after = page.value.after;
+    if (after === null) done = true;
+    else if (Number(after) + limit > SEARCH_RESULT_CAP) {
+      const newest = page.value.deals.at(-1)?.modifiedAt ?? report.newestModifiedAt;
+      // More than 10,000 deals modified in one millisecond cannot be paged: stop rather than loop.
+      if (!newest || newest.getTime() <= from.getTime()) done = true;
+      else {
+        from = newest;
+        after = null;
+      }
+    }
+    return { ok: true, value: { ...page.value, after: done ? null : 'more' } };
+  });
+}

@@ -1,0 +1,45 @@
+import type { Logger } from 'pino';
+import type { Db } from '../db/database.ts';
+import type { Services } from '../services.ts';
+import type { CrmFailure, CrmResult } from './crm-connector.ts';
+import { type HubspotConnector, hubspotConnector } from './hubspot/hubspot-connector.ts';
+
+/**
+ * The connector a CRM job writes through, or undefined when the tenant has nothing to write to:
+ * not a HubSpot tenant, or disconnected/uninstalled (its CRM jobs then finish without work).
+ */
+export async function crmTarget(
+  db: Db,
+  services: Services,
+  tenantId: string,
+): Promise<HubspotConnector | undefined> {
+  const tenant = await db
+    .selectFrom('tenants')
+    .select(['crm_kind', 'status'])
+    .where('id', '=', tenantId)
+    .executeTakeFirst();
+  if (tenant?.crm_kind !== 'hubspot' || tenant.status !== 'active') return undefined;
+  return hubspotConnector(db, services, tenantId);
+}
+
+/** A CRM failure worth another attempt of the job (the queue's backoff decides when). */
+export class CrmRetryableError extends Error {
+  constructor(readonly failure: CrmFailure) {
+    super(`CRM ${failure.kind}: ${failure.message}`);
+    this.name = 'CrmRetryableError';
+  }
+}
+
+/**
+ * The value, or undefined when the tenant is no longer connected (the job stops without work);
+ * any other failure throws, so the job runs again with its backoff (a rate limit, HubSpot down, a
+ * refused token before the refresh marked the tenant disconnected).
+ */
+export function valueOrRetry<T>(result: CrmResult<T>, log: Logger, what: string): T | undefined {
+  if (result.ok) return result.value;
+  if (result.error.kind === 'not_connected') {
+    log.info({ what }, 'crm: tenant not connected, nothing written');
+    return undefined;
+  }
+  throw new CrmRetryableError(result.error);
+}
