@@ -10,7 +10,13 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   'queue-throughput': async () => (await import('./queue-throughput.bench.ts')).queueThroughput,
   'ledger-postings': async () => (await import('./ledger-postings.bench.ts')).ledgerPostings,
   'ledger-verify': async () => (await import('./ledger-verify.bench.ts')).ledgerVerify,
+  'commission-postings': async () => (await import('./commission-postings.bench.ts')).commissionPostings,
   registrations: async () => (await import('./registrations.bench.ts')).registrations,
+  statement: async () => (await import('./statement.bench.ts')).statement,
+  'email-inbound': async () => (await import('./email-inbound.bench.ts')).emailInbound,
+  'email-render': async () => (await import('./email-render.bench.ts')).emailRender,
+  'hubspot-webhooks': async () => (await import('./hubspot-webhooks.bench.ts')).hubspotWebhooks,
+  'hubspot-backfill': async () => (await import('./hubspot-backfill.bench.ts')).hubspotBackfill,
 };
 
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);

@@ -1,8 +1,12 @@
 import { Command } from 'commander';
 import { config, positiveInteger, UsageError, withDatabase, withRuntime } from './cli-context.ts';
+import { registerCommissionCommands } from './commissions/commission.commands.ts';
 import { ConfigError } from './config.ts';
+import { registerCrmCommands } from './crm/crm.commands.ts';
 import { registerLedgerCommands } from './ledger/ledger.commands.ts';
+import { registerInboundEmailCommands } from './messaging/inbound-email.commands.ts';
 import { registerPartnerCommands } from './partners/partner.commands.ts';
+import { registerPayoutCommands } from './payouts/payout.commands.ts';
 import { registerTenantCommands } from './tenants/tenant.commands.ts';
 
 // Heavy modules (database drivers, BullMQ, Fastify) are imported by the commands that use them,
@@ -127,6 +131,7 @@ async function serve(role: Role): Promise<void> {
   );
   if (api) console.log(`PartnerLoop (${role}) listening on ${api.url}  (API docs: ${api.url}/docs)`);
   else console.log(`PartnerLoop (worker) running on ${runtime.queue.kind} jobs`);
+  if (api?.smtp) console.log(`Partner replies by SMTP on port ${api.smtp.port}`);
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -155,7 +160,11 @@ async function serve(role: Role): Promise<void> {
 
 registerTenantCommands(program);
 registerPartnerCommands(program);
+registerPayoutCommands(program);
 registerLedgerCommands(program);
+registerCommissionCommands(program);
+registerCrmCommands(program);
+registerInboundEmailCommands(program);
 
 /** Errors we expect (bad configuration, stale schema, usage) are shown as their message alone. */
 const EXPECTED_ERRORS = new Set(['ConfigError', 'PendingMigrationsError', 'MigrationError', 'UsageError']);

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -24,6 +25,35 @@ export interface Config {
   jobConcurrency: number;
   outboxPollMs: number;
   shutdownTimeoutMs: number;
+  /** Domain of the reply addresses (`reply+<token>@…`); its MX points at our inbound receiver. */
+  inboundEmailDomain: string;
+  /** Sender address of partner emails (the display name comes from the tenant's branding). */
+  emailFrom: string;
+  /** Rapid stage changes of one deal within this many seconds make one email. */
+  emailCoalesceSeconds: number;
+  /** DKIM signing of outbound email: all three set, or none. */
+  dkim: { domainName: string; keySelector: string; privateKey: string } | undefined;
+  /** Bearer secret of POST /inbound/email; without it that route answers 503 not_configured. */
+  inboundEmailSecret: string | undefined;
+  /** Port of the built-in SMTP receiver; unset: off (the embedded `start` uses 2525). */
+  inboundSmtpPort: number | undefined;
+  /** Largest inbound email accepted, in bytes (SMTP SIZE, HTTP body limit). */
+  inboundMaxBytes: number;
+  /** Mailgun's webhook signing key: verifies the inbound route's HMAC signature. */
+  mailgunSigningKey: string | undefined;
+  /** Basic-auth credentials Postmark's inbound webhook URL carries. */
+  postmarkInboundUser: string | undefined;
+  postmarkInboundPassword: string | undefined;
+  /** The authserv-id of our inbound MX: only its Authentication-Results header is trusted. */
+  inboundAuthservId: string | undefined;
+  /** HubSpot app credentials; without a client id every HubSpot route answers 503 not_configured. */
+  hubspotClientId: string | undefined;
+  hubspotClientSecret: string | undefined;
+  hubspotAppId: string | undefined;
+  /** HubSpot's API host (tokens, CRM); tests and local runs point it at the local HubSpot. */
+  hubspotApiBase: string;
+  /** HubSpot's web host, where the admin approves the install (`/oauth/authorize`). */
+  hubspotAuthBase: string;
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -85,6 +115,9 @@ export function loadConfig(env: Env = process.env): Config {
     return raw as T;
   };
 
+  const baseUrl = (name: string, fallback: string): string =>
+    (url(name, ['http:', 'https:']) ?? fallback).replace(/\/+$/, '');
+
   const nodeEnv = oneOf('NODE_ENV', NODE_ENVS, 'development');
   const port = integer('PORT', 3000, 0, 65535);
   const publicUrl = url('PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`;
@@ -105,6 +138,23 @@ export function loadConfig(env: Env = process.env): Config {
     jobConcurrency: integer('JOB_CONCURRENCY', 10, 1, 1000),
     outboxPollMs: integer('OUTBOX_POLL_MS', 200, 5, 60_000),
     shutdownTimeoutMs: integer('SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    inboundEmailDomain: (read('INBOUND_EMAIL_DOMAIN') ?? 'reply.localhost').toLowerCase(),
+    emailFrom: read('EMAIL_FROM') ?? 'partners@localhost',
+    emailCoalesceSeconds: integer('EMAIL_COALESCE_SECONDS', 120, 0, 86_400),
+    dkim: dkimConfig(read, problems),
+    inboundEmailSecret: read('INBOUND_EMAIL_SECRET'),
+    inboundSmtpPort:
+      read('INBOUND_SMTP_PORT') === undefined ? undefined : integer('INBOUND_SMTP_PORT', 0, 0, 65535),
+    inboundMaxBytes: integer('INBOUND_MAX_BYTES', 10 * 1024 * 1024, 1024, 100 * 1024 * 1024),
+    mailgunSigningKey: read('MAILGUN_SIGNING_KEY'),
+    postmarkInboundUser: read('POSTMARK_INBOUND_USER'),
+    postmarkInboundPassword: read('POSTMARK_INBOUND_PASSWORD'),
+    inboundAuthservId: read('INBOUND_AUTHSERV_ID'),
+    hubspotClientId: read('HUBSPOT_CLIENT_ID'),
+    hubspotClientSecret: read('HUBSPOT_CLIENT_SECRET'),
+    hubspotAppId: read('HUBSPOT_APP_ID'),
+    hubspotApiBase: baseUrl('HUBSPOT_API_BASE', 'https://api.hubapi.com'),
+    hubspotAuthBase: baseUrl('HUBSPOT_AUTH_BASE', 'https://app.hubspot.com'),
   };
 
   if (config.tokenEncryptionKey !== undefined && !isKey32(config.tokenEncryptionKey)) {
@@ -112,6 +162,12 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (config.linkSigningKey !== undefined && config.linkSigningKey.length < 32) {
     problems.push('LINK_SIGNING_KEY must be at least 32 characters');
+  }
+  if (config.hubspotClientId !== undefined && config.hubspotClientSecret === undefined) {
+    problems.push('HUBSPOT_CLIENT_SECRET is required when HUBSPOT_CLIENT_ID is set');
+  }
+  if ((config.postmarkInboundUser === undefined) !== (config.postmarkInboundPassword === undefined)) {
+    problems.push('POSTMARK_INBOUND_USER and POSTMARK_INBOUND_PASSWORD must be set together');
   }
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(config.redisPrefix)) {
     problems.push('REDIS_PREFIX must be 1 to 64 letters, digits, "-" or "_"');
@@ -124,6 +180,28 @@ export function loadConfig(env: Env = process.env): Config {
 
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+function dkimConfig(read: (name: string) => string | undefined, problems: string[]): Config['dkim'] {
+  const domainName = read('DKIM_DOMAIN');
+  const keySelector = read('DKIM_SELECTOR');
+  let privateKey = read('DKIM_PRIVATE_KEY')?.replace(/\\n/g, '\n');
+  const keyFile = read('DKIM_PRIVATE_KEY_FILE');
+  if (privateKey === undefined && keyFile !== undefined) {
+    try {
+      privateKey = readFileSync(keyFile, 'utf8');
+    } catch {
+      problems.push(`DKIM_PRIVATE_KEY_FILE cannot be read (${keyFile})`);
+    }
+  }
+  const set = [domainName, keySelector, privateKey ?? keyFile].filter((v) => v !== undefined).length;
+  if (set === 0) return undefined;
+  if (domainName === undefined || keySelector === undefined || privateKey === undefined) {
+    if (set < 3) problems.push('DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY (or _FILE) go together');
+    return undefined;
+  }
+  if (!privateKey.includes('PRIVATE KEY')) problems.push('DKIM_PRIVATE_KEY must be a PEM private key');
+  return { domainName, keySelector, privateKey };
 }
 
 export function isKey32(value: string): boolean {

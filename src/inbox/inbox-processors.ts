@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
+import { hubspotInboxProcessor } from '../crm/hubspot/hubspot-deal-events.ts';
 import type { Tx } from '../db/database.ts';
+import { processInboundEmail } from '../messaging/inbound-email.processor.ts';
 import type { Services } from '../services.ts';
 import type { InboxRow } from './inbox.table.ts';
 
@@ -22,4 +24,7 @@ export type InboxProcessor = (
 export type InboxProcessors = ReadonlyMap<string, InboxProcessor>;
 
 /** The application's processors by source: the CRM and email features add theirs here. */
-export const allInboxProcessors: Record<string, InboxProcessor> = {};
+export const allInboxProcessors: Record<string, InboxProcessor> = {
+  email: processInboundEmail,
+  hubspot: hubspotInboxProcessor,
+};

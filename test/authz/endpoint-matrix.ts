@@ -1,5 +1,6 @@
 import type { LinkPurpose } from '../../src/links/partner-link.table.ts';
 import type { StaffRole } from '../../src/tenants/tenant.table.ts';
+import { acmeBatch, acmeDueLine, acmePayableLine } from '../payouts/payout-matrix-fixtures.ts';
 import { type AuthzWorld, tag } from './authz-world.ts';
 
 /*
@@ -103,6 +104,68 @@ const action = (
     ...(payload ? { payload } : {}),
   }));
 
+/** A new active retainer agreement of Acme's `mid` partner, from the world's current month. */
+/** A pipeline stage of Acme's stage mapping (the other tenant has none). */
+async function acmeStage(w: AuthzWorld): Promise<{ pipelineId: string; stageId: string }> {
+  await w.db
+    .insertInto('crm_stage_mappings')
+    .values({
+      tenant_id: w.acme.t.tenant.id,
+      pipeline_id: 'default',
+      pipeline_label: 'Sales Pipeline',
+      stage_id: 'closedwon',
+      stage_label: 'Closed Won',
+      is_closed: true,
+      probability: '1.0',
+      derived_category: 'won',
+    })
+    .onConflict((oc) => oc.columns(['tenant_id', 'pipeline_id', 'stage_id']).doNothing())
+    .execute();
+  return { pipelineId: 'default', stageId: 'closedwon' };
+}
+
+async function acmeRetainer(w: AuthzWorld): Promise<string> {
+  const row = await w.db
+    .insertInto('retainer_agreements')
+    .values({
+      tenant_id: w.acme.t.tenant.id,
+      partner_id: w.acme.mid.id,
+      program_id: w.acme.program.id,
+      rule_id: null,
+      monthly_amount: 150_000n,
+      currency: w.acme.program.currency,
+      active_from: '2027-03-01',
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+/** A new commission plan of Acme's plain program (engine: commission plans). */
+async function acmePlan(w: AuthzWorld): Promise<string> {
+  const row = await w.db
+    .insertInto('commission_plans')
+    .values({ tenant_id: w.acme.t.tenant.id, program_id: w.acme.program.id, name: `Plan ${tag()}` })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+/** A new API-fed deal of Acme's plain program (engine: deals). */
+async function acmeDeal(w: AuthzWorld): Promise<string> {
+  const row = await w.db
+    .insertInto('deals')
+    .values({
+      tenant_id: w.acme.t.tenant.id,
+      source: 'api',
+      crm_deal_id: `d-${tag()}`,
+      program_id: w.acme.program.id,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
 export const ENDPOINTS: Endpoint[] = [
   // Tenant and API keys
   staff(
@@ -116,6 +179,11 @@ export const ENDPOINTS: Endpoint[] = [
   staff('PATCH', '/tenant', ADMIN, 200, ownData(), async () => ({
     url: '/tenant',
     payload: { name: `Tenant ${tag()}` },
+  })),
+  staff('GET', '/tenant/branding', ALL, 200, ownData(), url('/tenant/branding')),
+  staff('PATCH', '/tenant/branding', ADMIN, 200, ownData(), async () => ({
+    url: '/tenant/branding',
+    payload: { senderName: `Partners ${tag()}` },
   })),
   staff('GET', '/api-keys', ADMIN, 200, ownData(), url('/api-keys')),
   staff('POST', '/api-keys', ADMIN, 201, ownData(), async () => ({
@@ -135,6 +203,67 @@ export const ENDPOINTS: Endpoint[] = [
       url: `/audit-log?subjectId=${w.acme.registrationOf.mid.id}`,
     }),
   ),
+
+  // Commission plans, exchange rates, deal events (commission engine)
+  staff('POST', '/programs/:id/commission-plans', ADMIN, 201, NOT_FOUND, async (w) => ({
+    url: `/programs/${w.acme.program.id}/commission-plans`,
+    payload: { name: `Plan ${tag()}`, attach: false },
+  })),
+  staff('GET', '/programs/:id/commission-plans', MANAGERS, 200, NOT_FOUND, async (w) => ({
+    url: `/programs/${w.acme.program.id}/commission-plans`,
+  })),
+  staff('GET', '/commission-plans/:id', MANAGERS, 200, NOT_FOUND, async (w) => ({
+    url: `/commission-plans/${await acmePlan(w)}`,
+  })),
+  staff('POST', '/commission-plans/:id/rules', ADMIN, 201, NOT_FOUND, async (w) => ({
+    url: `/commission-plans/${await acmePlan(w)}/rules`,
+    payload: {
+      ruleKey: 'share',
+      type: 'revenue_share',
+      config: { rate: '0.1' },
+      effectiveFrom: '2026-01-01T00:00:00Z',
+      status: 'draft',
+    },
+  })),
+  staff('POST', '/programs/:id/plan-preview', MANAGERS, 200, NOT_FOUND, async (w) => ({
+    url: `/programs/${w.acme.program.id}/plan-preview`,
+    payload: { from: '2026-01-01', to: '2026-01-31' },
+  })),
+  staff('GET', '/fx-rates', MANAGERS, 200, ownData(), url('/fx-rates')),
+  staff('POST', '/fx-rates', ADMIN, 201, ownData(), async () => ({
+    url: '/fx-rates',
+    payload: { from: 'EUR', to: 'USD', rate: '1.0835', effectiveOn: '2026-01-01' },
+  })),
+  staff('POST', '/deal-events', ADMIN, 200, NOT_FOUND, async (w) => ({
+    url: '/deal-events',
+    payload: {
+      sourceEventId: `e-${tag()}`,
+      crmDealId: `d-${tag()}`,
+      occurredAt: '2026-01-05T10:00:00Z',
+      type: 'deal.created',
+      changes: { name: 'Deal' },
+      programId: w.acme.program.id,
+    },
+  })),
+  staff('GET', '/deals/:id', ALL, 200, NOT_FOUND, async (w) => ({ url: `/deals/${await acmeDeal(w)}` })),
+  // Retainer agreements (commissions)
+  staff('GET', '/retainer-agreements', MANAGERS, 200, ownData(), url('/retainer-agreements')),
+  staff('POST', '/retainer-agreements', MANAGERS, 201, NOT_FOUND, async (w) => ({
+    url: '/retainer-agreements',
+    payload: {
+      partnerId: w.acme.mid.id,
+      programId: w.acme.program.id,
+      monthlyAmount: 150_000,
+      activeFrom: '2027-04-01',
+    },
+  })),
+  staff('GET', '/retainer-agreements/:id', MANAGERS, 200, NOT_FOUND, async (w) => ({
+    url: `/retainer-agreements/${await acmeRetainer(w)}`,
+  })),
+  staff('POST', '/retainer-agreements/:id/end', MANAGERS, 200, NOT_FOUND, async (w) => ({
+    url: `/retainer-agreements/${await acmeRetainer(w)}/end`,
+    payload: {},
+  })),
 
   // Programs and enrolments
   staff(
@@ -203,6 +332,9 @@ export const ENDPOINTS: Endpoint[] = [
   })),
   staff('GET', '/registrations/:id', ALL, 200, NOT_FOUND, async (w) => ({
     url: `/registrations/${w.acme.registrationOf.top.id}`,
+  })),
+  staff('GET', '/registrations/:id/notes', ALL, 200, NOT_FOUND, async (w) => ({
+    url: `/registrations/${w.acme.registrationOf.top.id}/notes`,
   })),
   action('approve', MANAGERS, (w) => w.register(w.acme.mid.id, 'submitted')),
   action('reject', MANAGERS, (w) => w.register(w.acme.mid.id, 'submitted'), { reason: 'Not a fit' }),
@@ -278,6 +410,34 @@ export const ENDPOINTS: Endpoint[] = [
     payload: { rank: 4 },
   })),
 
+  // CRM connection and stage mapping (Acme gets a HubSpot connection and a stage to act on)
+  staff('GET', '/crm/stage-mapping', MANAGERS, 200, ownData(), async (w) => {
+    await acmeStage(w);
+    return { url: '/crm/stage-mapping' };
+  }),
+  staff('PATCH', '/crm/stage-mapping', ADMIN, 200, NOT_FOUND, async (w) => ({
+    url: '/crm/stage-mapping',
+    payload: { stages: [{ ...(await acmeStage(w)), category: 'won' }] },
+  })),
+  staff('POST', '/crm/disconnect', ADMIN, 200, NOT_FOUND, async (w) => {
+    await w.db
+      .insertInto('crm_connections')
+      .values({
+        tenant_id: w.acme.t.tenant.id,
+        crm_kind: 'hubspot',
+        account_id: `authz-${w.acme.t.tenant.id}`,
+      })
+      .onConflict((oc) => oc.column('tenant_id').doNothing())
+      .execute();
+    // The disconnect marks Acme disconnected: make it active again for the checks that follow.
+    await w.db
+      .updateTable('tenants')
+      .set({ status: 'active' })
+      .where('id', '=', w.acme.t.tenant.id)
+      .execute();
+    return { url: '/crm/disconnect', payload: {} };
+  }),
+
   // Partner-facing: a partner contact's link as the bearer token; Acme's contact is one of `mid`.
   partnerFacing(
     'GET',
@@ -316,6 +476,41 @@ export const ENDPOINTS: Endpoint[] = [
   partnerFacing('POST', '/portal/registrations/:id/extension', VIEWER_LINK, 200, NOT_FOUND, async (w) => ({
     url: `/portal/registrations/${(await w.register(w.acme.child.id, 'approved')).id}/extension`,
   })),
+
+  // Commission lines, payouts, statements (money: sales reps may look at lines, never move money)
+  staff('GET', '/commission-lines', ALL, 200, ownData(), url('/commission-lines?limit=200')),
+  staff('POST', '/commission-lines/approve', MANAGERS, 200, NOT_FOUND, async (w) => ({
+    url: '/commission-lines/approve',
+    payload: { lineIds: [await acmeDueLine(w)] },
+  })),
+  staff('POST', '/payouts', MANAGERS, 201, NOT_FOUND, async (w) => {
+    await acmePayableLine(w);
+    return { url: '/payouts', payload: { currency: w.acme.program.currency, programId: w.acme.program.id } };
+  }),
+  staff('GET', '/payouts', MANAGERS, 200, ownData(), url('/payouts')),
+  staff('GET', '/payouts/:id', MANAGERS, 200, NOT_FOUND, async (w) => ({
+    url: `/payouts/${(await acmeBatch(w, 'draft')).batchId}`,
+  })),
+  staff('POST', '/payouts/:id/approve', ADMIN, 200, NOT_FOUND, async (w) => ({
+    url: `/payouts/${(await acmeBatch(w, 'draft')).batchId}/approve`,
+  })),
+  staff('POST', '/payouts/:id/export', MANAGERS, 200, NOT_FOUND, async (w) => ({
+    url: `/payouts/${(await acmeBatch(w, 'approved')).batchId}/export?part=lines`,
+  })),
+  staff('POST', '/payouts/:id/items/:payoutId/paid', ADMIN, 200, NOT_FOUND, async (w) => {
+    const { batchId, payoutId } = await acmeBatch(w, 'approved');
+    return { url: `/payouts/${batchId}/items/${payoutId}/paid`, payload: { reference: `WIRE-${tag()}` } };
+  }),
+  staff('POST', '/payouts/:id/items/:payoutId/failed', ADMIN, 200, NOT_FOUND, async (w) => {
+    const { batchId, payoutId } = await acmeBatch(w, 'approved');
+    return { url: `/payouts/${batchId}/items/${payoutId}/failed`, payload: { reason: 'Account closed' } };
+  }),
+  staff('GET', '/partners/:id/statement', ALL, 200, NOT_FOUND, async (w) => ({
+    url: `/partners/${w.acme.mid.id}/statement?from=2020-01-01&to=2030-12-31`,
+  })),
+  partnerFacing('GET', '/portal/partners/:id/statement', ['view_statements'], 200, NOT_FOUND, async (w) => ({
+    url: `/portal/partners/${w.acme.child.id}/statement?from=2020-01-01&to=2030-12-31&format=csv`,
+  })),
 ];
 
 /**
@@ -332,6 +527,19 @@ export const PAGES: Record<string, string> = {
   'GET /p/:token': 'partner link in the path (submit_registration, view_referrals)',
   'POST /p/:token': 'partner link in the path (submit_registration) + CSRF',
   'GET /p/:token/registrations/:id': "partner link in the path; the contact's subtree only",
+  'POST /inbound/email': 'bearer INBOUND_EMAIL_SECRET (503 when unset); raw message/rfc822',
+  'POST /inbound/mailgun': 'Mailgun HMAC-SHA256 signature over timestamp + token, replay window, token cache',
+  'POST /inbound/postmark': 'basic auth POSTMARK_INBOUND_USER / POSTMARK_INBOUND_PASSWORD',
+  'GET /u/:token': 'reply token + kind in the path; only shows a confirmation page',
+  'POST /u/:token':
+    'reply token + kind in the path: one-click unsubscribe of that contact from that kind (RFC 8058)',
+  'GET /dev/mail': "loopback socket only, never in production: the embedded transport's .eml files",
+  'GET /dev/mail/:file': 'loopback socket only, never in production: one .eml file as text',
+  'GET /oauth/hubspot/install':
+    'public: redirects to HubSpot with a signed, expiring state (503 until HUBSPOT_CLIENT_ID is set)',
+  'GET /oauth/hubspot/callback': 'public: signed state + HubSpot authorization code (503 until configured)',
+  'POST /webhooks/hubspot':
+    'X-HubSpot-Signature-v3 over the raw body with the client secret, 5-minute window (503 until configured)',
 };
 
 export const isDocumentation = (route: string) => / \/docs(\/|$)/.test(route);
