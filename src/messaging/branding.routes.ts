@@ -6,6 +6,7 @@ import { auditContext, requireStaff, staffActor } from '../auth/authenticate.ts'
 import { AppError } from '../errors/app-error.ts';
 import { idempotentWrite } from '../http/idempotency.ts';
 import { type Branding, brandingOf, brandingProblems, loadBranding } from './branding.ts';
+import { notificationEmailOf } from './notify-note-owner.job.ts';
 
 const Errors = {
   400: { $ref: 'ErrorResponse#' },
@@ -20,6 +21,11 @@ const BrandingView = Type.Object({
   logoUrl: Type.Union([Type.String(), Type.Null()]),
   color: Type.String(),
   senderName: Type.String(),
+});
+
+const NotificationsView = Type.Object({
+  /** Where staff hear about partner replies when the deal mirror names no owner address. */
+  notificationEmail: Type.Union([Type.String(), Type.Null()]),
 });
 
 /** The look of the tenant's partner emails: anyone on staff reads it, admins change it. */
@@ -106,6 +112,78 @@ export const brandingRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = asyn
           after,
         });
         return { status: 200, body: after };
+      });
+      return body;
+    },
+  );
+
+  app.get(
+    '/tenant/notifications',
+    {
+      preHandler: anyStaff,
+      schema: {
+        tags: ['tenant'],
+        summary: 'Where staff notifications (partner replies by email) go',
+        response: { 200: NotificationsView, ...Errors },
+      },
+    },
+    async (request) => {
+      const tenant = await deps.db
+        .selectFrom('tenants')
+        .select('settings')
+        .where('id', '=', staffActor(request).tenantId)
+        .executeTakeFirst();
+      if (!tenant) throw new AppError('not_found', 'Tenant not found');
+      return { notificationEmail: notificationEmailOf(tenant.settings) };
+    },
+  );
+
+  app.patch(
+    '/tenant/notifications',
+    {
+      preHandler: admin,
+      schema: {
+        tags: ['tenant'],
+        summary: 'Change where staff notifications go (admin); null turns them off',
+        body: Type.Object(
+          {
+            notificationEmail: Type.Union([Type.String({ format: 'email', maxLength: 320 }), Type.Null()]),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: NotificationsView, ...Errors },
+      },
+    },
+    async (request) => {
+      const actor = staffActor(request);
+      const value = request.body.notificationEmail?.trim() || null;
+      if (value !== null && notificationEmailOf({ notificationEmail: value }) === null)
+        throw new AppError('validation_failed', 'Invalid body', {
+          fields: [{ field: 'body.notificationEmail', message: 'must be an email address' }],
+        });
+      const { body } = await idempotentWrite(deps.db, request, actor.tenantId, async (tx) => {
+        const tenant = await tx
+          .selectFrom('tenants')
+          .select('settings')
+          .where('id', '=', actor.tenantId)
+          .forUpdate()
+          .executeTakeFirst();
+        if (!tenant) throw new AppError('not_found', 'Tenant not found');
+        const { notificationEmail: _previous, ...rest } = tenant.settings;
+        const settings = value === null ? rest : { ...rest, notificationEmail: value };
+        await tx
+          .updateTable('tenants')
+          .set({ settings: JSON.stringify(settings), updated_at: deps.services.clock.now() })
+          .where('id', '=', actor.tenantId)
+          .execute();
+        await writeAudit(tx, auditContext(request), {
+          action: 'tenant.notifications_updated',
+          subjectType: 'tenant',
+          subjectId: actor.tenantId,
+          before: { notificationEmail: notificationEmailOf(tenant.settings) },
+          after: { notificationEmail: value },
+        });
+        return { status: 200, body: { notificationEmail: value } };
       });
       return body;
     },

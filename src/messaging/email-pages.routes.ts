@@ -3,12 +3,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { AppDeps } from '../app.ts';
-import { writeAudit } from '../audit/audit.repository.ts';
 import { html } from '../portal/html.template.ts';
 import { messagePage, PAGE_HEADERS, page } from '../portal/page.layout.ts';
 import { EMAIL_KINDS } from './email-templates.ts';
 import { listMailFiles, readMailFile } from './mail-transport.ts';
-import { findUnsubscribeTarget, unsubscribe } from './unsubscribe.ts';
+import { findUnsubscribeTarget, unsubscribeAndRecord } from './unsubscribe.ts';
 
 const Token = Type.Object({ token: Type.String({ maxLength: 80 }) });
 
@@ -51,25 +50,9 @@ export const emailPages: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
       return reply
         .code(404)
         .send(messagePage('Link not recognised', ['This unsubscribe link is not valid.']));
-    await deps.db.transaction().execute(async (tx) => {
-      await unsubscribe(tx, target);
-      await writeAudit(
-        tx,
-        {
-          tenantId: target.tenantId,
-          actorType: 'contact',
-          actorId: target.contactId,
-          source: 'email',
-          ip: request.ip,
-        },
-        {
-          action: 'contact.unsubscribed',
-          subjectType: 'partner_contact',
-          subjectId: target.contactId,
-          after: { kind: target.kind },
-        },
-      );
-    });
+    await deps.db
+      .transaction()
+      .execute((tx) => unsubscribeAndRecord(tx, target, { channel: 'web', ip: request.ip }));
     return messagePage('Unsubscribed', [
       html`<strong>${target.contactEmail}</strong> will no longer receive ${EMAIL_KINDS[target.kind]}.`,
     ]);

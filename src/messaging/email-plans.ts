@@ -152,6 +152,8 @@ async function registrationData(ctx: Context, registrationId: unknown) {
       'registrations.status',
       'registrations.rejection_reason',
       'registrations.protected_until',
+      'registrations.source',
+      'registrations.contact_id',
       'programs.name as program_name',
       'programs.hold_days',
     ])
@@ -184,6 +186,11 @@ async function planRegistration(ctx: Context, template: TemplateName, data: Data
   if (!registration) return [];
   const people = await recipients(ctx, registration.row.partner_id);
   if (!people) return [];
+  // A contact who registered by email got the result as an answer in their own thread
+  // (inbound-register.service.ts); the same news again would be noise.
+  const { source, contact_id: sender } = registration.row;
+  if (source === 'email' && (template === 'registration-received' || template === 'registration-conflict'))
+    people.contacts = people.contacts.filter((c) => c.id !== sender);
   const protectedUntil = str(data.protectedUntil);
   return emailsFor(ctx, people, {
     template,

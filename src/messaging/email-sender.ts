@@ -24,6 +24,12 @@ export interface OutgoingEmail {
   thread: string;
   branding: Branding;
   data: TemplateData;
+  /**
+   * Set when this email answers a message the contact sent us (registration by email, a refused
+   * reply): it goes out even to an unsubscribed contact (they asked), threads under their message
+   * and says it is an automatic reply (RFC 3834), so their auto-responder stays quiet.
+   */
+  answering?: { messageId: string; references: string[]; subject: string };
 }
 
 export type SendOutcome = 'sent' | 'already_sent' | 'unsubscribed';
@@ -64,7 +70,8 @@ export async function sendEmailOnce(
     .executeTakeFirst();
   if (existing?.status === 'sent') return 'already_sent';
   const kind = TEMPLATES[email.template].kind;
-  if (await isUnsubscribed(db, email.tenantId, email.contact.id, kind)) return 'unsubscribed';
+  if (!email.answering && (await isUnsubscribed(db, email.tenantId, email.contact.id, kind)))
+    return 'unsubscribed';
 
   const domain = config.inboundEmailDomain;
   const threadKey = threadKeyOf(email);
@@ -143,12 +150,23 @@ export async function sendEmailOnce(
     unsubscribeUrl,
     kindLabel: EMAIL_KINDS[kind],
   });
-  const subject = `${rendered.subject} ${subjectTag(claim.token)}`;
+  const answering = email.answering;
+  const baseSubject = answering
+    ? `Re: ${
+        answering.subject
+          .replace(/\s*\[ref:[a-z2-7]+\]/gi, '')
+          .replace(/^(\s*(re|aw|sv)\s*:\s*)+/i, '')
+          .trim() || rendered.subject
+      }`
+    : rendered.subject;
+  const subject = `${baseSubject} ${subjectTag(claim.token)}`;
   // The fallback id goes FIRST: some clients only keep the last References entries, some relays drop
   // the Reply-To's plus part, and this id still carries the token (GitLab's practice).
   const root = `<thread.${createHash('sha256').update(`${email.tenantId}/${threadKey}`).digest('hex').slice(0, 24)}@${domain}>`;
   const references = [fallbackMessageId(claim.token, domain), root];
-  if (claim.previousMessageId) references.push(claim.previousMessageId);
+  if (answering) references.push(...answering.references.slice(-8), answering.messageId);
+  else if (claim.previousMessageId) references.push(claim.previousMessageId);
+  const inReplyTo = answering ? answering.messageId || undefined : claim.previousMessageId;
 
   try {
     await mailTransport(config).send({
@@ -159,10 +177,10 @@ export async function sendEmailOnce(
       text: rendered.text,
       html: rendered.html,
       messageId: claim.messageId,
-      ...(claim.previousMessageId ? { inReplyTo: claim.previousMessageId } : {}),
-      references,
+      ...(inReplyTo ? { inReplyTo } : {}),
+      references: [...new Set(references)].filter(Boolean),
       headers: {
-        'Auto-Submitted': 'auto-generated',
+        'Auto-Submitted': answering ? 'auto-replied' : 'auto-generated',
         'X-Auto-Response-Suppress': 'OOF, AutoReply',
         // One field with both URIs (RFC 2369), as Gmail and Yahoo read it; the https one is one-click.
         'List-Unsubscribe': `<${unsubscribeUrl}>, <mailto:unsubscribe+${unsubscribe}@${domain}?subject=unsubscribe>`,

@@ -54,6 +54,9 @@ export const TEMPLATES = {
     kind: 'messages',
     subject: 'Message from {{rep.name}}{{#deal.name}} about {{deal.name}}{{/deal.name}}',
   },
+  // Answers to what a contact sent us (inbound-answers.ts); sent even after an unsubscribe.
+  'registration-by-email': { kind: 'registrations', subject: 'Your registration by email' },
+  'reply-not-accepted': { kind: 'messages', subject: 'Your email could not be added' },
 } as const satisfies Record<string, { kind: EmailKind; subject: string }>;
 export type TemplateName = keyof typeof TEMPLATES;
 export const TEMPLATE_NAMES = Object.keys(TEMPLATES) as TemplateName[];

@@ -1,4 +1,5 @@
-import type { DbOrTx } from '../db/database.ts';
+import { writeAudit } from '../audit/audit.repository.ts';
+import type { DbOrTx, Tx } from '../db/database.ts';
 import { EMAIL_KINDS, type EmailKind } from './email-templates.ts';
 import { REPLY_TOKEN_PATTERN, resolveReplyToken } from './reply-tokens.ts';
 
@@ -72,4 +73,32 @@ export async function isUnsubscribed(
     .where('kind', '=', kind)
     .executeTakeFirst();
   return row !== undefined;
+}
+
+/**
+ * The one-click unsubscribe, whichever way it arrives (POST /u/:token, or a mail to the mailto of
+ * List-Unsubscribe): stored and audited in the caller's transaction.
+ */
+export async function unsubscribeAndRecord(
+  tx: Tx,
+  target: UnsubscribeTarget,
+  via: { channel: 'web' | 'email'; ip?: string | null },
+): Promise<void> {
+  await unsubscribe(tx, target);
+  await writeAudit(
+    tx,
+    {
+      tenantId: target.tenantId,
+      actorType: 'contact',
+      actorId: target.contactId,
+      source: 'email',
+      ip: via.ip ?? null,
+    },
+    {
+      action: 'contact.unsubscribed',
+      subjectType: 'partner_contact',
+      subjectId: target.contactId,
+      after: { kind: target.kind, via: via.channel },
+    },
+  );
 }

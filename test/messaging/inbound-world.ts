@@ -29,6 +29,9 @@ export interface InboundWorld {
   domain: string;
   t: TenantWithKeys;
   partner: PartnerRow;
+  programId: string;
+  /** The partner's referral code in the program: `register+<code>@<domain>` registers by email. */
+  referralCode: string;
   /** The contact the notifications went to. */
   contact: PartnerContactRow;
   /** Another contact of the same partner (a colleague). */
@@ -74,7 +77,7 @@ export async function openInboundWorld(
   const t = await makeTenant(db);
   const program = await makeProgram(db, t.tenant.id);
   const partner = await makePartner(db, t.tenant.id);
-  await makeEnrolment(db, t.tenant.id, program.id, partner.id);
+  const enrolment = await makeEnrolment(db, t.tenant.id, program.id, partner.id);
   const contact = await makeContact(db, t.tenant.id, partner.id, {
     name: 'Jane Partner',
     email: 'Jane@Partner.example',
@@ -105,6 +108,8 @@ export async function openInboundWorld(
     domain: replyDomainOf(runtime.config),
     t,
     partner,
+    programId: program.id,
+    referralCode: enrolment.referral_code,
     contact,
     colleague,
     stranger,
