@@ -185,6 +185,11 @@ export const ENDPOINTS: Endpoint[] = [
     url: '/tenant/branding',
     payload: { senderName: `Partners ${tag()}` },
   })),
+  staff('GET', '/tenant/notifications', ALL, 200, ownData(), url('/tenant/notifications')),
+  staff('PATCH', '/tenant/notifications', ADMIN, 200, ownData(), async () => ({
+    url: '/tenant/notifications',
+    payload: { notificationEmail: `team-${tag()}@acme.example` },
+  })),
   staff('GET', '/api-keys', ADMIN, 200, ownData(), url('/api-keys')),
   staff('POST', '/api-keys', ADMIN, 201, ownData(), async () => ({
     url: '/api-keys',
