@@ -11,7 +11,7 @@ import { createRuntime, type Runtime } from '../src/runtime.ts';
 import { createApiKey } from '../src/tenants/api-key.service.ts';
 import { type BenchContext, errorMessage, makeTempDir, median, removeDir, round } from './lib.ts';
 
-const RUNS = 3;
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const EXISTING = 100_000;
 const SUBMISSIONS = 2_000;
 const WARMUP = 100;
