@@ -17,6 +17,8 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   'email-render': async () => (await import('./email-render.bench.ts')).emailRender,
   'hubspot-webhooks': async () => (await import('./hubspot-webhooks.bench.ts')).hubspotWebhooks,
   'hubspot-backfill': async () => (await import('./hubspot-backfill.bench.ts')).hubspotBackfill,
+  'hubspot-time-to-ledger': async () =>
+    (await import('./hubspot-time-to-ledger.bench.ts')).hubspotTimeToLedger,
 };
 
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);

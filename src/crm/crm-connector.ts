@@ -86,6 +86,18 @@ export interface CrmStage {
   probability: number | null;
 }
 
+/**
+ * The one reading of a CRM stage's metadata, for every CRM and every caller: closed with probability
+ * 1 is won, closed with 0 is lost, anything open is open. A closed stage with another probability
+ * says neither; it stays open (no commission moves) until the admin decides in the stage mapping.
+ */
+export function stageCategoryOf(stage: Pick<CrmStage, 'isClosed' | 'probability'>): StageCategory {
+  if (!stage.isClosed) return 'open';
+  if (stage.probability === 1) return 'won';
+  if (stage.probability === 0) return 'lost';
+  return 'open';
+}
+
 export interface CrmPipeline {
   id: string;
   label: string;
@@ -237,6 +249,11 @@ export interface CrmConnector {
     domain: string | null,
     email: string | null,
   ): Promise<{ dealId: string; ownerType: 'direct' | 'partner' }[]>;
+  /** The same, saying when the CRM could not answer (a registration records `crm_check: unavailable`). */
+  checkOpenDeals(
+    domain: string | null,
+    email: string | null,
+  ): Promise<CrmResult<{ dealId: string; ownerType: 'direct' | 'partner' }[]>>;
 
   /** Finds (by our registration id, then by company/contact) or creates deal + company + contact. */
   createOrLinkDeal(input: CreateOrLinkDealInput): Promise<CrmResult<LinkedDeal>>;

@@ -1,4 +1,4 @@
-import type { Db } from '../db/database.ts';
+import type { Db, Tx } from '../db/database.ts';
 import type { NormalizedDealEvent } from '../deals/deal-event.ts';
 import { recordDealEvent } from '../deals/deal-events.ts';
 import type { Services } from '../services.ts';
@@ -92,10 +92,35 @@ async function snapshotEvent(
   };
 }
 
+/** The deals of this page we already mirror (before the page is recorded). */
+async function knownDeals(tx: Tx, tenantId: string, deals: CrmDeal[]): Promise<Set<string>> {
+  if (deals.length === 0) return new Set();
+  const rows = await tx
+    .selectFrom('deals')
+    .select('crm_deal_id')
+    .where('tenant_id', '=', tenantId)
+    .where('source', '=', 'hubspot')
+    .where(
+      'crm_deal_id',
+      'in',
+      deals.map((d) => d.id),
+    )
+    .execute();
+  return new Set(rows.map((r) => r.crm_deal_id));
+}
+
+/**
+ * Partner notifications: a backfill records history and tells no one. Reconciliation tells partners
+ * of a change webhooks missed on a deal we already follow; a deal it sees for the first time is
+ * history to us, like a backfilled one.
+ */
+type WalkMode = 'backfill' | 'reconcile';
+
 async function walk(
   db: Db,
   services: Services,
   tenantId: string,
+  mode: WalkMode,
   nextPage: (
     connector: HubspotConnector,
     report: ReconcileReport,
@@ -135,8 +160,10 @@ async function walk(
       events.push(await snapshotEvent(tenantId, deal, tenant.currency, stages));
     // One transaction per page: a crash loses at most a page, which the next run reads again.
     await db.transaction().execute(async (tx) => {
+      const known = await knownDeals(tx, tenantId, page.value.deals);
       for (const event of events) {
-        const result = await recordDealEvent(tx, services, event);
+        const notify = mode === 'reconcile' && known.has(event.crmDealId);
+        const result = await recordDealEvent(tx, services, event, { notify });
         report.outcomes[result.outcome] = (report.outcomes[result.outcome] ?? 0) + 1;
       }
     });
@@ -160,6 +187,7 @@ export function backfillDeals(db: Db, services: Services, tenantId: string, onPr
     db,
     services,
     tenantId,
+    'backfill',
     async (connector) => {
       if (done) return null;
       const page = await connector.listDeals(after);
@@ -182,7 +210,7 @@ export function reconcileDealsSince(db: Db, services: Services, tenantId: string
   let after: string | null = null;
   let done = false;
   const limit = 200;
-  return walk(db, services, tenantId, async (connector, report) => {
+  return walk(db, services, tenantId, 'reconcile', async (connector, report) => {
     if (done) return null;
     const page = await connector.listDealsModifiedSince(from, after, limit);
     if (!page.ok) return page;

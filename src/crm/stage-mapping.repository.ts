@@ -1,18 +1,7 @@
 import { sql } from 'kysely';
 import type { DbOrTx } from '../db/database.ts';
-import type { CrmPipeline, CrmStage } from './crm-connector.ts';
+import { type CrmPipeline, stageCategoryOf } from './crm-connector.ts';
 import type { CrmStageMappingRow, StageCategory } from './stage-mapping.table.ts';
-
-/**
- * HubSpot's stage metadata: closed with probability 1 is won, closed with 0 is lost, anything else
- * open. A closed stage with another probability says neither; it stays open until the admin decides.
- */
-export function categoryOf(stage: Pick<CrmStage, 'isClosed' | 'probability'>): StageCategory {
-  if (!stage.isClosed) return 'open';
-  if (stage.probability === 1) return 'won';
-  if (stage.probability === 0) return 'lost';
-  return 'open';
-}
 
 export interface StageMapping {
   pipelineId: string;
@@ -65,7 +54,7 @@ export async function syncStageMappings(
       display_order: stage.displayOrder,
       is_closed: stage.isClosed,
       probability: stage.probability === null ? null : String(stage.probability),
-      derived_category: categoryOf(stage),
+      derived_category: stageCategoryOf(stage),
       archived: false,
     })),
   );

@@ -15,6 +15,15 @@ export interface RecordResult {
   lineIds?: string[];
 }
 
+export interface RecordOptions {
+  /**
+   * Publish `deal.stage_changed` / `deal.won` (partner emails) when the stage changes; default true.
+   * A backfill recording a CRM's history passes false: partners hear about changes as they happen,
+   * not about years-old deals, and the ledger settles all the same.
+   */
+  notify?: boolean;
+}
+
 /** The payload as stored: bigints as strings, dates as ISO. */
 function payloadOf(event: NormalizedDealEvent): string {
   return JSON.stringify(event, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
@@ -31,6 +40,7 @@ export async function recordDealEvent(
   tx: Tx,
   services: Services,
   event: NormalizedDealEvent,
+  options: RecordOptions = {},
 ): Promise<RecordResult> {
   const removal = event.type === 'deal.deleted' || event.type === 'deal.merged';
   const deal = await lockOrCreateDeal(tx, event.tenantId, event.source, event.crmDealId, !removal);
@@ -114,7 +124,7 @@ export async function recordDealEvent(
     reason: `${event.type} ${event.sourceEventId}`,
   });
   if (settled.problems.length > 0) await setOutcome(`applied: ${[...new Set(settled.problems)].join('; ')}`);
-  if (applied.includes('stage') && updated.stage !== deal.stage) {
+  if (options.notify !== false && applied.includes('stage') && updated.stage !== deal.stage) {
     await announce(tx, event, deal, updated, settled.owed, settled.partnerIds);
   }
   return {

@@ -174,19 +174,31 @@ export class HubspotConnector implements CrmConnector {
   }
 
   async findOpenDeals(domain: string | null, email: string | null) {
+    const checked = await this.checkOpenDeals(domain, email);
+    return checked.ok ? checked.value : [];
+  }
+
+  async checkOpenDeals(
+    domain: string | null,
+    email: string | null,
+  ): Promise<CrmResult<{ dealId: string; ownerType: 'direct' | 'partner' }[]>> {
     const found = await this.findProspect(domain, email);
-    if (!found.ok) return [];
+    if (!found.ok) return found;
     const listed: CrmPipeline[] =
       this.pipelines ?? (await this.listPipelines().then((r) => (r.ok ? r.value : [])));
-    const category = (deal: CrmDeal) =>
-      listed.find((p) => p.id === deal.pipelineId)?.stages.find((s) => s.id === deal.stageId)?.categoryHint ??
-      'open';
-    return found.value.deals
-      .filter((deal) => !deal.archived && category(deal) === 'open')
-      .map((deal) => ({
-        dealId: deal.id,
-        ownerType: deal.attribution?.partnerId ? ('partner' as const) : ('direct' as const),
-      }));
+    // Open in HubSpot's sense: not at a closed stage (a closed stage the admin has not classified
+    // yet is not a live deal to compete with). An unknown stage counts as open.
+    const closed = (deal: CrmDeal) =>
+      listed.find((p) => p.id === deal.pipelineId)?.stages.find((s) => s.id === deal.stageId)?.isClosed ??
+      false;
+    return ok(
+      found.value.deals
+        .filter((deal) => !deal.archived && !closed(deal))
+        .map((deal) => ({
+          dealId: deal.id,
+          ownerType: deal.attribution?.partnerId ? ('partner' as const) : ('direct' as const),
+        })),
+    );
   }
 
   /**
@@ -336,7 +348,8 @@ export class HubspotConnector implements CrmConnector {
     const pipelines = this.pipelines ? ok(this.pipelines) : await this.listPipelines();
     if (!pipelines.ok) return pipelines;
     const pipeline = pipelines.value.find((p) => p.id === input.pipelineId) ?? pipelines.value[0];
-    const stage = pipeline?.stages.find((s) => s.categoryHint === 'open');
+    // An undecided closed stage reads as open too; a new deal never starts closed.
+    const stage = pipeline?.stages.find((s) => s.categoryHint === 'open' && !s.isClosed);
     if (!pipeline || !stage)
       return fail({ kind: 'invalid', message: 'HubSpot has no deal pipeline with an open stage' });
     return ok({ pipelineId: pipeline.id, stageId: stage.id });

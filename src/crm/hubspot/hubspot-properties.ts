@@ -1,4 +1,4 @@
-import type { CrmDeal, CrmStage, DealAttribution, StageCategory } from '../crm-connector.ts';
+import { type CrmDeal, type CrmStage, type DealAttribution, stageCategoryOf } from '../crm-connector.ts';
 
 /** Our deal properties live in one group, so admins see them together on the deal record. */
 export const PROPERTY_GROUP = { name: 'partnerloop', label: 'PartnerLoop', displayOrder: -1 };
@@ -121,31 +121,22 @@ export function toCrmDeal(object: HubspotObject): CrmDeal {
   };
 }
 
-/**
- * A stage's meaning from HubSpot's metadata: closed with probability 1 is won, closed otherwise is
- * lost, anything open is open (reference §1.4; the admin may override it in the stage mapping).
- */
-export function stageCategory(metadata: Record<string, string | undefined>): StageCategory {
-  const closed = metadata.isClosed === 'true';
-  if (!closed) return 'open';
-  return Number(metadata.probability) >= 1 ? 'won' : 'lost';
-}
-
 export function toCrmStage(stage: {
   id: string;
   label: string;
   displayOrder: number;
   metadata: Record<string, string>;
 }): CrmStage {
-  const probability = Number(stage.metadata.probability);
+  const number = Number(stage.metadata.probability);
+  const probability = Number.isFinite(number) && stage.metadata.probability !== undefined ? number : null;
+  const isClosed = stage.metadata.isClosed === 'true';
   return {
     id: stage.id,
     label: stage.label,
     displayOrder: stage.displayOrder,
-    categoryHint: stageCategory(stage.metadata),
-    isClosed: stage.metadata.isClosed === 'true',
-    probability:
-      Number.isFinite(probability) && stage.metadata.probability !== undefined ? probability : null,
+    categoryHint: stageCategoryOf({ isClosed, probability }),
+    isClosed,
+    probability,
   };
 }
 

@@ -62,7 +62,10 @@ export async function getAccessToken(
   if (first.state === 'fresh') return ok({ accessToken: first.tokens.accessToken, portalId: first.portalId });
 
   let refusal: CrmResult<never> | undefined;
-  // Inside a caller's transaction (an inbox processor), the lock is taken there and held to its commit.
+  // Inside a caller's transaction (an inbox processor), the lock is taken there and held to its commit
+  // (Kysely cannot nest transactions, and PGlite has one connection). Should that transaction roll
+  // back, only the new access token is lost: HubSpot's refresh tokens do not rotate, so the retry
+  // refreshes again.
   const inTransaction = <T>(work: (tx: Tx) => Promise<T>) =>
     db.isTransaction ? work(db as Tx) : (db as Db).transaction().execute(work);
   const result = await inTransaction(async (tx): Promise<CrmResult<HubspotAccess>> => {

@@ -1,0 +1,177 @@
+// Time to ledger: from a signed closed-won webhook POSTed to the app to its commission line in the
+// database. The app is installed on a local HubSpot (OAuth, stage mapping), the inbox, outbox relay
+// and job workers run in this process; each deal is credited to a partner of a program with a 10%
+// revenue share. The clock starts before the POST and stops when a poller sees the deal's first
+// commission line (polling every few ms, so figures carry that much resolution). p50/p99 over
+// BENCH_DEALS deals (default 200), BENCH_CONCURRENCY webhooks in flight (default 4). PostgreSQL +
+// Redis when DATABASE_URL / REDIS_URL are set, else PGlite and the in-process queue.
+import { randomBytes } from 'node:crypto';
+import { addRuleVersion, createPlan } from '../src/commissions/commission-plan.repository.ts';
+import { lockOrCreateDeal, setAttributions } from '../src/deals/deal.repository.ts';
+import { type HubspotWorld, openHubspotWorld } from '../test/crm/hubspot/hubspot-world.ts';
+import { type BenchContext, median, round, sleep } from './lib.ts';
+
+const DEALS = Number(process.env.BENCH_DEALS ?? 200);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
+const POLL_MS = 2;
+
+export async function hubspotTimeToLedger(ctx: BenchContext): Promise<void> {
+  const world = await openHubspotWorld({ env: { LOG_LEVEL: 'warn' } });
+  try {
+    const portalId = 71_000_000 + Math.floor(Math.random() * 1_000_000);
+    const installed = await world.install(portalId);
+    if (installed.status !== 200 || !installed.tenantId)
+      throw new Error(`install answered ${installed.status}`);
+    const dealIds = await setUp(world, installed.tenantId, portalId);
+    await world.runtime.queue.startWorkers(world.runtime.registry.queues());
+    world.runtime.relay.start();
+    const database = world.runtime.config.databaseUrl ? 'postgres' : 'pglite';
+    const queue = world.runtime.config.redisUrl ? 'redis' : 'in-process';
+    ctx.log(`${database} + ${queue}: ${DEALS} closed-won webhooks, ${CONCURRENCY} in flight`);
+
+    const waiting = new Map<string, (at: number) => void>();
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        if (waiting.size > 0) {
+          const rows = await world.runtime.db
+            .selectFrom('commission_lines')
+            .select('deal_id')
+            .distinct()
+            .where('tenant_id', '=', installed.tenantId)
+            .where('deal_id', 'in', [...waiting.keys()])
+            .execute();
+          const now = performance.now();
+          for (const row of rows) {
+            waiting.get(row.deal_id as string)?.(now);
+            waiting.delete(row.deal_id as string);
+          }
+        }
+        await sleep(POLL_MS);
+      }
+    })();
+
+    const latencies: number[] = [];
+    const acks: number[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < dealIds.length) {
+        const { dealId, crmDealId } = dealIds[next++]!;
+        const event = world.webhooks.event({
+          portalId,
+          objectId: Number(crmDealId),
+          subscriptionType: 'object.propertyChange',
+          propertyName: 'dealstage',
+          propertyValue: 'closedwon',
+        });
+        const started = performance.now();
+        const ledgered = new Promise<number>((resolve) => waiting.set(dealId, resolve));
+        const delivery = await world.webhooks.post([event]);
+        if (delivery.status !== 200) throw new Error(`webhook refused: ${delivery.status} ${delivery.body}`);
+        acks.push(delivery.ms);
+        const at = await Promise.race([ledgered, sleep(60_000).then(() => Number.NaN)]);
+        if (Number.isNaN(at)) throw new Error(`no commission line for deal ${crmDealId} after 60 s`);
+        latencies.push(at - started);
+      }
+    };
+    const started = performance.now();
+    try {
+      await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    } finally {
+      polling = false;
+      await poller;
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const p = (samples: number[], q: number) => {
+      const sorted = [...samples].sort((a, b) => a - b);
+      return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * q) - 1)]!;
+    };
+    ctx.log(
+      `time to ledger p50 ${round(median(latencies), 1)} ms, p99 ${round(p(latencies, 0.99), 1)} ms ` +
+        `(webhook acknowledged p50 ${round(median(acks), 1)} ms)`,
+    );
+    ctx.report({
+      bench: 'hubspot-time-to-ledger',
+      database,
+      queue,
+      deals: latencies.length,
+      concurrency: CONCURRENCY,
+      pollMs: POLL_MS,
+      p50Ms: round(median(latencies), 1),
+      p99Ms: round(p(latencies, 0.99), 1),
+      maxMs: round(Math.max(...latencies), 1),
+      ackP50Ms: round(median(acks), 1),
+      ackP99Ms: round(p(acks, 0.99), 1),
+      dealsPerSecond: round(latencies.length / seconds, 1),
+    });
+  } finally {
+    await world.close();
+  }
+}
+
+/**
+ * A program with a 10% revenue share, a partner, and DEALS deals in HubSpot mirrored here at an
+ * open stage, each credited to the partner (as an approved registration leaves them).
+ */
+async function setUp(world: HubspotWorld, tenantId: string, portalId: number) {
+  const db = world.runtime.db;
+  const program = await db
+    .insertInto('programs')
+    .values({
+      tenant_id: tenantId,
+      name: `Bench ${randomBytes(3).toString('hex')}`,
+      currency: 'USD',
+      protection_days: 90,
+      hold_days: 30,
+      form_fields: '[]',
+      auto_approve: '{}',
+      eligible_kinds: '[]',
+      eligible_tier_ids: '[]',
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  const partner = await db
+    .insertInto('partners')
+    .values({ tenant_id: tenantId, name: 'Bench Partner', kind: 'referral', status: 'active' })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  const out: { dealId: string; crmDealId: string }[] = [];
+  await db.transaction().execute(async (tx) => {
+    const plan = await createPlan(tx, { tenantId, programId: program.id, name: 'Revenue share' });
+    await addRuleVersion(tx, {
+      tenantId,
+      planId: plan.id,
+      ruleKey: 'share',
+      type: 'revenue_share',
+      config: { rate: '0.1' },
+      conditions: {},
+      effectiveFrom: new Date('2020-01-01T00:00:00Z'),
+    });
+    for (let i = 0; i < DEALS; i++) {
+      const hubspotDeal = world.hubspot.state.seed(portalId, 'deals', {
+        dealname: `Deal ${i}`,
+        pipeline: 'default',
+        dealstage: 'contractsent',
+        amount: `${1000 + i}`,
+        deal_currency_code: 'USD',
+      });
+      const deal = (await lockOrCreateDeal(tx, tenantId, 'hubspot', hubspotDeal.id))!;
+      await tx
+        .updateTable('deals')
+        .set({
+          program_id: program.id,
+          name: `Deal ${i}`,
+          pipeline: 'default',
+          stage: 'contractsent',
+          stage_category: 'open',
+          amount: BigInt(1000 + i) * 100n,
+          currency: 'USD',
+        })
+        .where('id', '=', deal.id)
+        .execute();
+      await setAttributions(tx, deal, [{ partnerId: partner.id }]);
+      out.push({ dealId: deal.id, crmDealId: hubspotDeal.id });
+    }
+  });
+  return out;
+}
