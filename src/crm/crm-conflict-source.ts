@@ -1,4 +1,5 @@
 import type { Db } from '../db/database.ts';
+import { companyDomainOfEmail, registrableDomain } from '../registrations/domain-normalize.ts';
 import type { ConflictSource } from '../registrations/registration-conflicts.ts';
 import type { Services } from '../services.ts';
 import { findConnection } from './crm-connection.repository.ts';
@@ -51,4 +52,22 @@ export async function askCrmForOpenDeals(
 /** The answer as the ConflictSource submitRegistration takes: no call of its own. */
 export function conflictSourceOf(answer: OpenDealsAnswer): ConflictSource {
   return { findOpenDeals: async () => answer.deals };
+}
+
+/**
+ * What a registration entry point adds to submitRegistration's context, asked before its
+ * transaction: HubSpot's open deals on the prospect's domain (from the website, else the contact's
+ * company mailbox) or contact email, and whether HubSpot could answer. Empty for tenants without a
+ * connected HubSpot.
+ */
+export async function crmSubmitContext(
+  db: Db,
+  services: Services,
+  tenantId: string,
+  prospect: { website?: string | null; contactEmail?: string | null },
+): Promise<{ conflictSource?: ConflictSource; crmCheck?: CrmCheck }> {
+  const email = prospect.contactEmail?.trim().toLowerCase() || null;
+  const domain = registrableDomain(prospect.website) ?? companyDomainOfEmail(email);
+  const answer = await askCrmForOpenDeals(db, services, tenantId, { domain, email });
+  return answer ? { conflictSource: conflictSourceOf(answer), crmCheck: answer.crmCheck } : {};
 }

@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import type { AppDeps } from '../app.ts';
 import type { ContactActor } from '../auth/actor.ts';
 import { auditContext, authenticateContact } from '../auth/authenticate.ts';
+import { crmSubmitContext } from '../crm/crm-conflict-source.ts';
 import { isUuid } from '../db/uuid.ts';
 import { AppError } from '../errors/app-error.ts';
 import { idempotentWrite } from '../http/idempotency.ts';
@@ -148,10 +149,11 @@ export const partnerLinkPages: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = as
       const values = formValues(request.body);
       const read = readProspect(values, program);
       try {
+        const crm = await crmSubmitContext(deps.db, deps.services, actor.tenantId, read.input);
         const { body } = await idempotentWrite(deps.db, request, actor.tenantId, async (tx) => {
           const row = await submitFromForm(
             tx,
-            { services: deps.services, audit: auditContext(request, 'form') },
+            { ...crm, services: deps.services, audit: auditContext(request, 'form') },
             {
               tenantId: actor.tenantId,
               programId: program.id,

@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { AppDeps } from '../app.ts';
 import type { AuditContext } from '../audit/audit.repository.ts';
+import { crmSubmitContext } from '../crm/crm-conflict-source.ts';
 import { AppError } from '../errors/app-error.ts';
 import { idempotentWrite } from '../http/idempotency.ts';
 import { findProgram } from '../programs/program.repository.ts';
@@ -155,10 +156,11 @@ export const referralPages: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async
         requestId: request.id,
       };
       try {
+        const crm = await crmSubmitContext(deps.db, deps.services, program.tenant_id, read.input);
         const { body } = await idempotentWrite(deps.db, request, program.tenant_id, async (tx) => {
           const row = await submitFromForm(
             tx,
-            { services: deps.services, audit },
+            { ...crm, services: deps.services, audit },
             {
               tenantId: program.tenant_id,
               programId: program.id,

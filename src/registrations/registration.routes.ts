@@ -9,6 +9,7 @@ import {
   requireStaff,
   staffActor,
 } from '../auth/authenticate.ts';
+import { crmSubmitContext } from '../crm/crm-conflict-source.ts';
 import type { Tx } from '../db/database.ts';
 import { isUuid } from '../db/uuid.ts';
 import { AppError } from '../errors/app-error.ts';
@@ -193,16 +194,20 @@ export const registrationRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = 
     async (request, reply) => {
       const { tenantId } = staffActor(request);
       const { programId, partnerId, contactId, ...prospect } = request.body;
-      // The CRM feature passes its ConflictSource here once a tenant's CRM is connected.
+      const crm = await crmSubmitContext(deps.db, deps.services, tenantId, prospect);
       const { status, body } = await change(request, tenantId, 201, (tx) =>
-        submitRegistration(tx, ctxOf(request), {
-          tenantId,
-          programId,
-          partnerId,
-          contactId: contactId ?? null,
-          source: 'api',
-          ...prospectInput(prospect),
-        }),
+        submitRegistration(
+          tx,
+          { ...ctxOf(request), ...crm },
+          {
+            tenantId,
+            programId,
+            partnerId,
+            contactId: contactId ?? null,
+            source: 'api',
+            ...prospectInput(prospect),
+          },
+        ),
       );
       return reply.status(status).send(body);
     },
@@ -346,19 +351,24 @@ export const registrationRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = 
           fields: [{ field: 'body.programId', message: 'is required' }],
         });
       }
+      const crm = await crmSubmitContext(deps.db, deps.services, actor.tenantId, prospect);
       const { status, body } = await change(
         request,
         actor.tenantId,
         201,
         (tx) =>
-          submitRegistration(tx, ctxOf(request, 'form'), {
-            tenantId: actor.tenantId,
-            programId,
-            partnerId: actor.partnerId,
-            contactId: actor.contactId,
-            source: 'form',
-            ...prospectInput(prospect),
-          }),
+          submitRegistration(
+            tx,
+            { ...ctxOf(request, 'form'), ...crm },
+            {
+              tenantId: actor.tenantId,
+              programId,
+              partnerId: actor.partnerId,
+              contactId: actor.contactId,
+              source: 'form',
+              ...prospectInput(prospect),
+            },
+          ),
         portalRegistrationView,
       );
       return reply.status(status).send(body);

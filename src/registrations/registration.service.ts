@@ -37,8 +37,10 @@ export type { SubmitRegistrationInput } from './registration-validation.ts';
 export interface SubmitContext {
   services: Services;
   audit: AuditContext;
-  /** The CRM's view of open deals, when the tenant's CRM is connected. */
+  /** The CRM's view of open deals, when the tenant's CRM is connected (asked before the transaction). */
   conflictSource?: ConflictSource;
+  /** Whether the CRM could answer: recorded with the check, so 'unavailable' is visible later. */
+  crmCheck?: 'checked' | 'unavailable';
 }
 
 /** Refuses a submission the program does not take today (in the tenant's time zone): 422. */
@@ -144,7 +146,9 @@ export async function submitRegistration(
     status: approved ? 'approved' : 'submitted',
     check_outcome: check.outcome,
     related_registration_id: check.relatedRegistrationId,
-    check_details: JSON.stringify(check.details),
+    check_details: JSON.stringify(
+      ctx.crmCheck ? { ...check.details, crmCheck: ctx.crmCheck } : check.details,
+    ),
     approved_at: approved ? now : null,
     approved_by: approved ? 'auto_approve' : null,
     protected_until: approved ? addLocalDays(now, program.protection_days, timeZone) : null,

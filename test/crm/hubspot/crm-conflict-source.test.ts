@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { askCrmForOpenDeals, conflictSourceOf } from '../../../src/crm/crm-conflict-source.ts';
 import { PROP } from '../../../src/crm/hubspot/hubspot-properties.ts';
 import { makeTenant } from '../../factories/tenant.factory.ts';
+import { setupProgram, submit } from '../../registrations/registration-setup.ts';
 import { type ConnectedWorld, openConnectedWorld } from './connected-world.ts';
 
 let world: ConnectedWorld;
@@ -67,5 +68,50 @@ describe('HubSpot as the conflict source of registrations', () => {
     expect(await ask(tenant.id, 'acme.example', null)).toBeUndefined();
     const t = await world.connectTenant();
     expect(await ask(t.tenant.id, null, null)).toBeUndefined();
+  });
+
+  it('makes a registration on a domain with an open direct deal in HubSpot a conflict, and records when HubSpot could not answer', async () => {
+    const portalId = world.newPortalId();
+    const setup = await setupProgram(world.runtime.db, {
+      tenant: { crmKind: 'hubspot', crmAccountId: String(portalId) },
+    });
+    await world.connect(setup.t.tenant.id, portalId);
+    const state = world.hubspot.state;
+    const company = state.seed(portalId, 'companies', { name: 'Initech', domain: 'initech.com' });
+    const open = state.seed(portalId, 'deals', {
+      dealname: 'Initech',
+      pipeline: 'default',
+      dealstage: 'qualifiedtobuy',
+    });
+    state.portal(portalId).associate('deals', open.id, 'companies', company.id, 5);
+    const partner = await setup.partner();
+    const details = async (id: string) =>
+      await world.runtime.db
+        .selectFrom('registrations')
+        .select(['check_outcome', 'check_details'])
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow();
+
+    const conflicting = await submit(world.app, setup, partner.id, {
+      companyName: 'Initech',
+      website: 'https://www.initech.com',
+    });
+    expect(conflicting.statusCode, conflicting.body).toBe(201);
+    expect(await details(conflicting.json().id)).toMatchObject({
+      check_outcome: 'conflict_with',
+      check_details: { signals: ['crm_open_deal'], crmDealId: open.id, crmCheck: 'checked' },
+    });
+
+    // HubSpot down: the registration goes through on our own data, and says HubSpot was not asked.
+    state.failNext('POST', /\/search/, 502, 5);
+    const unchecked = await submit(world.app, setup, partner.id, {
+      companyName: 'Globex',
+      website: 'https://globex.com',
+    });
+    expect(unchecked.statusCode, unchecked.body).toBe(201);
+    expect(await details(unchecked.json().id)).toMatchObject({
+      check_outcome: 'clear',
+      check_details: { crmCheck: 'unavailable' },
+    });
   });
 });
