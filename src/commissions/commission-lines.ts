@@ -65,27 +65,18 @@ export async function accrueLines(tx: Tx, input: AccrueInput): Promise<LinesResu
   const lines = input.lines.filter((line) => line.amount !== 0n);
   if (lines.length === 0) return { applied: false, lines: [] };
 
-  const ledgerLines: PostLine[] = [];
-  const expense = new Map<string, { programId: string; currency: string; amount: bigint }>();
-  for (const line of lines) {
-    ledgerLines.push({
+  const ledgerLines = withProgramExpense(
+    lines.map((line) => ({
       account: {
-        kind: 'partner_pending',
+        kind: 'partner_pending' as const,
         partnerId: line.partnerId,
         programId: line.programId,
         currency: line.currency,
       },
       amount: line.amount,
-    });
-    const key = `${line.programId}:${line.currency}`;
-    const sum = expense.get(key) ?? { programId: line.programId, currency: line.currency, amount: 0n };
-    sum.amount -= line.amount;
-    expense.set(key, sum);
-  }
-  for (const { programId, currency, amount } of expense.values()) {
-    if (amount !== 0n)
-      ledgerLines.push({ account: { kind: 'program_expense', programId, currency }, amount });
-  }
+    })),
+    lines.map((l) => l.programId),
+  );
 
   const posted = await postTransaction(tx, {
     tenantId: input.tenantId,
@@ -201,28 +192,21 @@ export async function reverseLines(tx: Tx, input: ReverseInput): Promise<LinesRe
   const targets = originals.filter((o) => o.kind !== 'clawback' && !reversed.has(o.id));
   if (targets.length === 0) return { applied: false, lines: [] };
 
-  const ledgerLines: PostLine[] = [];
-  const expense = new Map<string, { programId: string; currency: string; amount: bigint }>();
-  for (const line of targets) {
-    const inPending = line.status === 'pending' || line.status === 'awaiting_approval';
-    ledgerLines.push({
-      account: {
-        kind: inPending ? 'partner_pending' : 'partner_payable',
-        partnerId: line.partner_id,
-        programId: line.program_id,
-        currency: line.currency,
-      },
-      amount: -line.amount,
-    });
-    const key = `${line.program_id}:${line.currency}`;
-    const sum = expense.get(key) ?? { programId: line.program_id, currency: line.currency, amount: 0n };
-    sum.amount += line.amount;
-    expense.set(key, sum);
-  }
-  for (const { programId, currency, amount } of expense.values()) {
-    if (amount !== 0n)
-      ledgerLines.push({ account: { kind: 'program_expense', programId, currency }, amount });
-  }
+  const ledgerLines = withProgramExpense(
+    targets.map((line) => {
+      const inPending = line.status === 'pending' || line.status === 'awaiting_approval';
+      return {
+        account: {
+          kind: inPending ? ('partner_pending' as const) : ('partner_payable' as const),
+          partnerId: line.partner_id,
+          programId: line.program_id,
+          currency: line.currency,
+        },
+        amount: -line.amount,
+      };
+    }),
+    targets.map((t) => t.program_id),
+  );
 
   const posted = await postTransaction(tx, {
     tenantId: input.tenantId,
@@ -323,4 +307,24 @@ async function resolveSources(tx: Tx, tenantId: string, lines: AccrualLine[]): P
     .where('cause_key', 'in', keys)
     .execute();
   return new Map(rows.map((r) => [r.cause_key, r.id]));
+}
+
+/**
+ * The partner lines plus their balancing program-expense lines, summed per program and currency
+ * (the i-th partner line belongs to programIds[i]): one expense entry per program, not per line.
+ */
+function withProgramExpense(partnerLines: PostLine[], programIds: string[]): PostLine[] {
+  const expense = new Map<string, { programId: string; currency: string; amount: bigint }>();
+  partnerLines.forEach((line, i) => {
+    const programId = programIds[i]!;
+    const key = `${programId}:${line.account.currency}`;
+    const sum = expense.get(key) ?? { programId, currency: line.account.currency, amount: 0n };
+    sum.amount -= line.amount;
+    expense.set(key, sum);
+  });
+  const balancing: PostLine[] = [];
+  for (const { programId, currency, amount } of expense.values()) {
+    if (amount !== 0n) balancing.push({ account: { kind: 'program_expense', programId, currency }, amount });
+  }
+  return [...partnerLines, ...balancing];
 }

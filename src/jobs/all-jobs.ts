@@ -10,6 +10,7 @@ import { deliverDomainEventJob } from '../events/domain-event.job.ts';
 import { pruneIdempotencyKeysJob } from '../http/prune-idempotency-keys.job.ts';
 import { processInboxEventJob } from '../inbox/process-inbox-event.job.ts';
 import { answerInboundJob } from '../messaging/answer-inbound.job.ts';
+import { notifyCrmDisconnectedJob } from '../messaging/notify-crm-disconnected.job.ts';
 import { notifyNoteOwnerJob } from '../messaging/notify-note-owner.job.ts';
 import { protectionRemindersJob } from '../messaging/protection-reminders.job.ts';
 import { sendEmailJob } from '../messaging/send-email.job.ts';
@@ -36,4 +37,5 @@ export const allJobs: JobDefinition<any>[] = [
   weeklyDigestJob,
   answerInboundJob,
   notifyNoteOwnerJob,
+  notifyCrmDisconnectedJob,
 ];

@@ -20,6 +20,9 @@ export const STAFF_TEMPLATES = {
   'partner-reply': {
     subject: 'Reply from {{note.authorName}} ({{partner.name}}){{#deal.name}} on {{deal.name}}{{/deal.name}}',
   },
+  'crm-disconnected': {
+    subject: '{{crm.name}} is disconnected: partner program syncing is paused',
+  },
 } as const;
 export type StaffTemplateName = keyof typeof STAFF_TEMPLATES;
 

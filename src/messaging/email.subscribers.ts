@@ -2,6 +2,7 @@ import type { EventSubscriber } from '../events/publish-event.ts';
 import { enqueueJob } from '../jobs/enqueue.ts';
 import { recordCoalesceHead } from './email-coalescing.ts';
 import { EMAIL_EVENT_TYPES } from './email-plans.ts';
+import { notifyCrmDisconnectedJob } from './notify-crm-disconnected.job.ts';
 import { sendEmailJob } from './send-email.job.ts';
 
 /**
@@ -27,4 +28,19 @@ const enqueueSend: EventSubscriber = async (event, { db, services }) => {
   await enqueueJob(db, sendEmailJob, { event });
 };
 
-export const emailSubscribers = EMAIL_EVENT_TYPES.map((type) => ({ type, subscriber: enqueueSend }));
+/** The tenant's admins are told its CRM is disconnected (one job per event, deduplicated by its id). */
+const enqueueCrmDisconnected: EventSubscriber = async (event, { db }) => {
+  const text = (v: unknown, fallback: string) => (typeof v === 'string' && v !== '' ? v : fallback);
+  await enqueueJob(db, notifyCrmDisconnectedJob, {
+    eventId: event.id,
+    tenantId: event.tenantId,
+    crm: text(event.data.crm, 'hubspot'),
+    reason: text(event.data.reason, 'unknown'),
+    occurredAt: event.occurredAt,
+  });
+};
+
+export const emailSubscribers = [
+  ...EMAIL_EVENT_TYPES.map((type) => ({ type, subscriber: enqueueSend })),
+  { type: 'tenant.disconnected', subscriber: enqueueCrmDisconnected },
+];

@@ -1,3 +1,5 @@
+import { escapeHtml } from '../portal/html.template.ts';
+
 /**
  * The per-send half of email rendering: a template compiled once (MJML → HTML, or the plain-text
  * twin) is split here into literal parts and placeholders, and each send only fills them in.
@@ -57,19 +59,6 @@ export function parseTemplate(source: string, mode: 'html' | 'text'): CompiledTe
   if (stack.length > 1) throw new Error(`template: {{#${stack[stack.length - 1]?.path}}} is not closed`);
   if (last < source.length) root.push({ kind: 'text', text: source.slice(last) });
   return { nodes: root, mode };
-}
-
-const ESCAPES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-  '`': '&#96;',
-};
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"'`]/g, (char) => ESCAPES[char] ?? char);
 }
 
 function lookup(scopes: TemplateData[], path: string[]): TemplateValue {
