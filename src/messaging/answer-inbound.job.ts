@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import { defineJob } from '../jobs/job.ts';
+import { findLinkContact } from '../links/partner-link.repository.ts';
 import { loadBranding } from './branding.ts';
 import { sendEmailOnce } from './email-sender.ts';
 import type { TemplateName } from './email-templates.ts';
@@ -32,23 +33,7 @@ export const answerInboundJob = defineJob({
   backoff: { type: 'exponential', delayMs: 5_000 },
   dedupId: (payload) => `answer:${payload.inboundMessageId}`,
   async handle(payload, { db, services, log }) {
-    const contact = await db
-      .selectFrom('partner_contacts')
-      .innerJoin('partners', (join) =>
-        join
-          .onRef('partners.id', '=', 'partner_contacts.partner_id')
-          .onRef('partners.tenant_id', '=', 'partner_contacts.tenant_id'),
-      )
-      .select([
-        'partner_contacts.id',
-        'partner_contacts.name',
-        'partner_contacts.email',
-        'partners.id as partnerId',
-        'partners.name as partnerName',
-      ])
-      .where('partner_contacts.tenant_id', '=', payload.tenantId)
-      .where('partner_contacts.id', '=', payload.contactId)
-      .executeTakeFirst();
+    const contact = await findLinkContact(db, payload.tenantId, payload.contactId);
     const branding = await loadBranding(db, payload.tenantId);
     if (!contact || !branding) {
       log.info({ inboundMessageId: payload.inboundMessageId }, 'answer dropped: contact or tenant gone');
@@ -62,7 +47,7 @@ export const answerInboundJob = defineJob({
         eventId: `inbound/${payload.inboundMessageId}`,
         template: payload.template as TemplateName,
         contact: { id: contact.id, name: contact.name, email: contact.email },
-        partner: { id: contact.partnerId, name: contact.partnerName },
+        partner: { id: contact.partner_id, name: contact.partner_name },
         registrationId: payload.registrationId,
         dealId: payload.dealId,
         thread: payload.thread,
