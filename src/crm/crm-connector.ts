@@ -194,7 +194,11 @@ export interface CrmNoteInput {
 // ---------------------------------------------------------------------------------------------
 // Change notifications (webhooks, CDC) → vendor-neutral deal changes
 
-export type CrmDealChangeKind = 'created' | 'updated' | 'deleted' | 'merged' | 'restored';
+/**
+ * `gap`: the CRM could not say what changed (Salesforce GAP_* and GAP_OVERFLOW events): read the
+ * deal again, or every deal modified since `occurredAt` when `dealId` is `*`.
+ */
+export type CrmDealChangeKind = 'created' | 'updated' | 'deleted' | 'merged' | 'restored' | 'gap';
 
 /**
  * One change the CRM told us about, before it is applied to the deals mirror. The deals feature
@@ -207,7 +211,9 @@ export interface CrmDealChange {
   kind: CrmDealChangeKind;
   occurredAt: Date;
   /** The neutral fields that changed, when the notification says (stage, amount, …). */
-  changes: Partial<Pick<CrmDeal, 'stageId' | 'pipelineId' | 'amount' | 'currency' | 'closeDate' | 'ownerId'>>;
+  changes: Partial<
+    Pick<CrmDeal, 'name' | 'stageId' | 'pipelineId' | 'amount' | 'currency' | 'closeDate' | 'ownerId'>
+  >;
   /** Merges: the deal ids merged into `dealId`. */
   mergedDealIds?: string[];
   /** The change is our own write coming back (skip it: no echo loops). */

@@ -9,7 +9,9 @@ import type {
 } from '../commissions/commission-plan.table.ts';
 import type { RetainerAgreementTable } from '../commissions/retainer-agreement.table.ts';
 import type { CrmConnectionTable } from '../crm/crm-connection.table.ts';
+import type { CrmOauthStateTable } from '../crm/crm-oauth-state.table.ts';
 import type { CrmOwnWriteTable, CrmSyncCursorTable, CrmWriteRecordTable } from '../crm/crm-sync.table.ts';
+import type { SalesforceChangeStreamTable } from '../crm/salesforce/salesforce-change-stream.table.ts';
 import type { CrmStageMappingTable } from '../crm/stage-mapping.table.ts';
 import type { DealAttributionTable, DealEventTable, DealTable } from '../deals/deal.table.ts';
 import type { IdempotencyKeyTable } from '../http/idempotency.table.ts';
@@ -71,7 +73,9 @@ export interface Database {
   payout_minimum_overrides: PayoutMinimumOverrideTable;
   retainer_agreements: RetainerAgreementTable;
   crm_connections: CrmConnectionTable;
+  crm_oauth_states: CrmOauthStateTable;
   crm_stage_mappings: CrmStageMappingTable;
+  salesforce_change_streams: SalesforceChangeStreamTable;
   reply_tokens: ReplyTokenTable;
   sent_emails: SentEmailTable;
   email_unsubscribes: EmailUnsubscribeTable;
