@@ -54,6 +54,17 @@ export interface Config {
   hubspotApiBase: string;
   /** HubSpot's web host, where the admin approves the install (`/oauth/authorize`). */
   hubspotAuthBase: string;
+  /** Salesforce External Client App credentials; without a client id every Salesforce route answers 503. */
+  salesforceClientId: string | undefined;
+  salesforceClientSecret: string | undefined;
+  /** Login host of production orgs (authorize, token, revoke); tests point it at the local Salesforce. */
+  salesforceLoginUrl: string;
+  /** Login host of sandboxes (`/oauth/salesforce/install?sandbox=true`). */
+  salesforceSandboxLoginUrl: string;
+  /** REST API version every call uses (jsforce's own default is far older). */
+  salesforceApiVersion: string;
+  /** `Sforce-Call-Options: client=…` on our calls: change events of our own writes carry it. */
+  salesforceCallClient: string;
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -155,6 +166,12 @@ export function loadConfig(env: Env = process.env): Config {
     hubspotAppId: read('HUBSPOT_APP_ID'),
     hubspotApiBase: baseUrl('HUBSPOT_API_BASE', 'https://api.hubapi.com'),
     hubspotAuthBase: baseUrl('HUBSPOT_AUTH_BASE', 'https://app.hubspot.com'),
+    salesforceClientId: read('SALESFORCE_CLIENT_ID'),
+    salesforceClientSecret: read('SALESFORCE_CLIENT_SECRET'),
+    salesforceLoginUrl: baseUrl('SALESFORCE_LOGIN_URL', 'https://login.salesforce.com'),
+    salesforceSandboxLoginUrl: baseUrl('SALESFORCE_SANDBOX_LOGIN_URL', 'https://test.salesforce.com'),
+    salesforceApiVersion: read('SALESFORCE_API_VERSION') ?? '62.0',
+    salesforceCallClient: read('SALESFORCE_CALL_CLIENT') ?? 'partnerloop',
   };
 
   if (config.tokenEncryptionKey !== undefined && !isKey32(config.tokenEncryptionKey)) {
@@ -165,6 +182,15 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (config.hubspotClientId !== undefined && config.hubspotClientSecret === undefined) {
     problems.push('HUBSPOT_CLIENT_SECRET is required when HUBSPOT_CLIENT_ID is set');
+  }
+  if (config.salesforceClientId !== undefined && config.salesforceClientSecret === undefined) {
+    problems.push('SALESFORCE_CLIENT_SECRET is required when SALESFORCE_CLIENT_ID is set');
+  }
+  if (!/^\d{2,3}\.0$/.test(config.salesforceApiVersion)) {
+    problems.push(`SALESFORCE_API_VERSION must look like 62.0 (got "${config.salesforceApiVersion}")`);
+  }
+  if (!/^[A-Za-z0-9_-]{1,40}$/.test(config.salesforceCallClient)) {
+    problems.push('SALESFORCE_CALL_CLIENT must be 1 to 40 letters, digits, "-" or "_"');
   }
   if ((config.postmarkInboundUser === undefined) !== (config.postmarkInboundPassword === undefined)) {
     problems.push('POSTMARK_INBOUND_USER and POSTMARK_INBOUND_PASSWORD must be set together');

@@ -6,7 +6,8 @@ import type { ConnectionStatus, CrmConnectionRow } from './crm-connection.table.
 export interface TokenSet {
   accessToken: string;
   refreshToken: string;
-  expiresAt: Date;
+  /** Null when the CRM gives no expiry (Salesforce): refreshed when a call is refused. */
+  expiresAt: Date | null;
 }
 
 /** Binds each sealed token to its tenant and role, so a value copied to another row does not open. */
@@ -21,7 +22,7 @@ export function sealTokens(key: Buffer, tenantId: string, tokens: TokenSet) {
 }
 
 export function openTokens(key: Buffer, row: CrmConnectionRow): TokenSet | undefined {
-  if (!row.access_token || !row.refresh_token || !row.access_token_expires_at) return undefined;
+  if (!row.access_token || !row.refresh_token) return undefined;
   return {
     accessToken: open(key, row.access_token, context(row.tenant_id, 'access')),
     refreshToken: open(key, row.refresh_token, context(row.tenant_id, 'refresh')),
@@ -51,6 +52,8 @@ export async function upsertConnection(
     crmKind: 'hubspot' | 'salesforce';
     accountId: string;
     tokens: TokenSet;
+    /** Salesforce `instance_url`. */
+    instanceUrl?: string | null;
     scopes: string[];
     installedBy: string | null;
   },
@@ -60,6 +63,7 @@ export async function upsertConnection(
     status: 'connected' as ConnectionStatus,
     scopes: JSON.stringify(input.scopes),
     installed_by: input.installedBy,
+    instance_url: input.instanceUrl ?? null,
     refreshed_at: null,
     disconnected_at: null,
     disconnect_reason: null,
@@ -78,12 +82,22 @@ export async function upsertConnection(
     .execute();
 }
 
-/** Saves a refreshed token pair in one statement: the rotated refresh token is never half-written. */
-export async function saveRefreshedTokens(tx: Tx, key: Buffer, tenantId: string, tokens: TokenSet) {
+/**
+ * Saves a refreshed token pair in one statement: the rotated refresh token is never half-written.
+ * Salesforce may move an org to another instance: its `instance_url` comes with the pair.
+ */
+export async function saveRefreshedTokens(
+  tx: Tx,
+  key: Buffer,
+  tenantId: string,
+  tokens: TokenSet,
+  instanceUrl?: string,
+) {
   await tx
     .updateTable('crm_connections')
     .set({
       ...sealTokens(key, tenantId, tokens),
+      ...(instanceUrl ? { instance_url: instanceUrl } : {}),
       refreshed_at: sql<Date>`now()`,
       updated_at: sql<Date>`now()`,
     })

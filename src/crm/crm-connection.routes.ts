@@ -5,8 +5,9 @@ import { requireStaff, staffActor } from '../auth/authenticate.ts';
 import { AppError } from '../errors/app-error.ts';
 import { idempotentWrite } from '../http/idempotency.ts';
 import { findConnection, openTokens } from './crm-connection.repository.ts';
+import { markDisconnected } from './crm-disconnect.ts';
 import { uninstallHubspotApp } from './hubspot/hubspot-oauth.auth.ts';
-import { hubspotAuthFor, markDisconnected } from './hubspot/hubspot-tokens.ts';
+import { hubspotAuthFor } from './hubspot/hubspot-tokens.ts';
 
 const Errors = {
   400: { $ref: 'ErrorResponse#' },

@@ -11,7 +11,10 @@ export interface CrmConnectionTable {
   status: ColumnType<ConnectionStatus, ConnectionStatus | undefined, ConnectionStatus>;
   access_token: string | null;
   refresh_token: string | null;
+  /** Null when the CRM does not say (Salesforce: the session lasts until it is refused). */
   access_token_expires_at: Date | null;
+  /** Salesforce `instance_url`: the org's API host. Null for HubSpot. */
+  instance_url: ColumnType<string | null, string | null | undefined, string | null>;
   scopes: ColumnType<string[], string | undefined, string>;
   installed_by: string | null;
   connected_at: ColumnType<Date, Date | undefined, Date>;

@@ -82,17 +82,24 @@ export interface CrmStage {
   /** From the CRM's metadata (HubSpot: `isClosed` + `probability`; Salesforce: IsClosed/IsWon). */
   categoryHint: StageCategory;
   isClosed: boolean;
+  /** Whether a closed stage is won, when the CRM says (Salesforce `IsWon`); null when it does not (HubSpot). */
+  isWon: boolean | null;
   /** 0..1 when the CRM says. */
   probability: number | null;
 }
 
 /**
- * The one reading of a CRM stage's metadata, for every CRM and every caller: closed with probability
- * 1 is won, closed with 0 is lost, anything open is open. A closed stage with another probability
- * says neither; it stays open (no commission moves) until the admin decides in the stage mapping.
+ * The one reading of a CRM stage's metadata, for every CRM and every caller: a closed stage the CRM
+ * calls won or not won (Salesforce) is won or lost; otherwise closed with probability 1 is won,
+ * closed with 0 is lost, anything open is open. A closed stage with another probability says
+ * neither; it stays open (no commission moves) until the admin decides in the stage mapping.
  */
-export function stageCategoryOf(stage: Pick<CrmStage, 'isClosed' | 'probability'>): StageCategory {
+export function stageCategoryOf(
+  stage: Pick<CrmStage, 'isClosed' | 'probability'> & { isWon?: boolean | null },
+): StageCategory {
   if (!stage.isClosed) return 'open';
+  if (stage.isWon === true) return 'won';
+  if (stage.isWon === false) return 'lost';
   if (stage.probability === 1) return 'won';
   if (stage.probability === 0) return 'lost';
   return 'open';
@@ -241,8 +248,12 @@ export interface CrmConnector {
   /** The CRM account (portal id / org id) this connection is for. */
   readonly accountId: string | null;
 
-  /** Creates our custom properties/fields (and their group) when missing; safe to call repeatedly. */
-  ensureProperties(): Promise<CrmResult<{ created: string[] }>>;
+  /**
+   * Creates our custom properties/fields (and their group) when missing and the CRM lets an app
+   * create them (HubSpot); reports the ones still missing (Salesforce: custom fields are metadata,
+   * deployed from crm-extensions/salesforce). Safe to call repeatedly.
+   */
+  ensureProperties(): Promise<CrmResult<{ created: string[]; missing: string[] }>>;
   listPipelines(): Promise<CrmResult<CrmPipeline[]>>;
 
   /** Companies by domain, contacts by email, and the deals associated with either. */

@@ -10,6 +10,8 @@ export interface StageMapping {
   stageLabel: string;
   displayOrder: number;
   isClosed: boolean;
+  /** What the CRM says of a closed stage (Salesforce IsWon); null when it does not say. */
+  isWon: boolean | null;
   probability: string | null;
   derivedCategory: StageCategory;
   overrideCategory: StageCategory | null;
@@ -26,6 +28,7 @@ export function stageMappingView(row: CrmStageMappingRow): StageMapping {
     stageLabel: row.stage_label,
     displayOrder: row.display_order,
     isClosed: row.is_closed,
+    isWon: row.is_won,
     probability: row.probability,
     derivedCategory: row.derived_category,
     overrideCategory: row.override_category,
@@ -53,6 +56,7 @@ export async function syncStageMappings(
       stage_label: stage.label,
       display_order: stage.displayOrder,
       is_closed: stage.isClosed,
+      is_won: stage.isWon,
       probability: stage.probability === null ? null : String(stage.probability),
       derived_category: stageCategoryOf(stage),
       archived: false,
@@ -68,6 +72,7 @@ export async function syncStageMappings(
           stage_label: eb.ref('excluded.stage_label'),
           display_order: eb.ref('excluded.display_order'),
           is_closed: eb.ref('excluded.is_closed'),
+          is_won: eb.ref('excluded.is_won'),
           probability: eb.ref('excluded.probability'),
           derived_category: eb.ref('excluded.derived_category'),
           archived: false,

@@ -24,6 +24,7 @@ const Stage = Type.Object({
   stageLabel: Type.String(),
   displayOrder: Type.Integer(),
   isClosed: Type.Boolean(),
+  isWon: Type.Union([Type.Boolean(), Type.Null()]),
   probability: Type.Union([Type.String(), Type.Null()]),
   derivedCategory: Category,
   overrideCategory: Type.Union([Category, Type.Null()]),

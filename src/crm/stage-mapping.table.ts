@@ -13,6 +13,8 @@ export interface CrmStageMappingTable {
   is_closed: ColumnType<boolean, boolean | undefined, boolean>;
   /** As the CRM gives it ("0.2", "1.0"); null when the stage has none. */
   probability: string | null;
+  /** What the CRM says of a closed stage, when it says (Salesforce IsWon); null for HubSpot. */
+  is_won: ColumnType<boolean | null, boolean | null | undefined, boolean | null>;
   /** What the CRM's metadata implies; refreshed with every read of the pipelines. */
   derived_category: StageCategory;
   /** The admin's choice; survives re-reads. */

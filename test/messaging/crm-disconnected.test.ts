@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { markDisconnected } from '../../src/crm/hubspot/hubspot-tokens.ts';
+import { markDisconnected } from '../../src/crm/crm-disconnect.ts';
 import { deliverDomainEventJob } from '../../src/events/domain-event.job.ts';
 import { publishEvent } from '../../src/events/publish-event.ts';
 import { notifyCrmDisconnectedJob } from '../../src/messaging/notify-crm-disconnected.job.ts';

@@ -78,7 +78,7 @@ export class HubspotConnector implements CrmConnector {
     return this.caller.call('search', request);
   }
 
-  async ensureProperties(): Promise<CrmResult<{ created: string[] }>> {
+  async ensureProperties(): Promise<CrmResult<{ created: string[]; missing: string[] }>> {
     const groups = await this.api((c) => c.crm.properties.groupsApi.getAll('deals'));
     if (!groups.ok) return groups;
     if (!groups.value.results.some((group) => group.name === PROPERTY_GROUP.name)) {
@@ -89,13 +89,13 @@ export class HubspotConnector implements CrmConnector {
     if (!existing.ok) return existing;
     const have = new Set(existing.value.results.map((property) => property.name));
     const missing = DEAL_PROPERTIES.filter((property) => !have.has(property.name));
-    if (missing.length === 0) return ok({ created: [] });
+    if (missing.length === 0) return ok({ created: [], missing: [] });
     const created = await this.api((c) =>
       c.crm.properties.batchApi.create('deals', { inputs: missing as any }),
     );
     if (!created.ok) return created;
     // Another process may have created some in between: those come back as errors, and are there.
-    return ok({ created: created.value.results.map((property) => property.name) });
+    return ok({ created: created.value.results.map((property) => property.name), missing: [] });
   }
 
   async listPipelines(): Promise<CrmResult<CrmPipeline[]>> {

@@ -6,11 +6,11 @@ import type { AppDeps } from '../../app.ts';
 import { AppError } from '../../errors/app-error.ts';
 import { html } from '../../portal/html.template.ts';
 import { messagePage, PAGE_HEADERS, page } from '../../portal/page.layout.ts';
+import { installCrmAccount, setUpCrmAccount } from '../crm-install.ts';
+import { checkState, signState } from '../crm-oauth.state.ts';
 import { hubspotConnector } from './hubspot-connector.ts';
 import { HUBSPOT_AUTHORIZE_PATH, HUBSPOT_SCOPES, HUBSPOT_TOKEN_PATH } from './hubspot-oauth.auth.ts';
 import { requireHubspotConfigured } from './hubspot-oauth.guard.ts';
-import { installHubspotPortal, setUpHubspotPortal } from './hubspot-oauth.install.ts';
-import { checkState, signState } from './hubspot-oauth.state.ts';
 import { hubspotAuthFor } from './hubspot-tokens.ts';
 
 declare module 'fastify' {
@@ -54,9 +54,9 @@ export const hubspotOauthRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = 
       },
       callbackUri,
       // Stateless: the signed state replaces the plugin's cookie, so any replica can take the callback.
-      generateStateFunction: () => signState(key, Date.now()),
+      generateStateFunction: () => signState(key, 'hubspot', Date.now()),
       checkStateFunction: (request) =>
-        checkState(key, (request.query as { state?: string }).state, Date.now()) === 'ok',
+        checkState(key, 'hubspot', (request.query as { state?: string }).state, Date.now()) === 'ok',
     });
   }
 
@@ -100,7 +100,7 @@ export const hubspotOauthRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = 
           ]),
         );
       }
-      const state = checkState(key, query.state, Date.now());
+      const state = checkState(key, 'hubspot', query.state, Date.now());
       if (state !== 'ok' || !query.code) {
         return sendPage(
           reply,
@@ -139,14 +139,17 @@ export const hubspotOauthRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = 
           ]),
         );
       }
-      const installed = await installHubspotPortal(deps.db, services, {
-        accessToken,
-        refreshToken,
-        expiresAt: new Date(Date.now() + Number(expiresIn) * 1000),
-        info: info.value,
+      const installed = await installCrmAccount(deps.db, services, {
+        crmKind: 'hubspot',
+        accountId: info.value.hubId,
+        accountName: info.value.hubDomain ?? `HubSpot portal ${info.value.hubId}`,
+        tokens: { accessToken, refreshToken, expiresAt: new Date(Date.now() + Number(expiresIn) * 1000) },
+        instanceUrl: null,
+        scopes: info.value.scopes,
+        installedBy: info.value.user,
         requestId: request.id,
       });
-      const setup = await setUpHubspotPortal(
+      const setup = await setUpCrmAccount(
         deps.db,
         installed.tenant.id,
         hubspotConnector(deps.db, services, installed.tenant.id),

@@ -136,6 +136,7 @@ export function toCrmStage(stage: {
     displayOrder: stage.displayOrder,
     categoryHint: stageCategoryOf({ isClosed, probability }),
     isClosed,
+    isWon: null,
     probability,
   };
 }

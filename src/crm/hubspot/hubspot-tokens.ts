@@ -1,7 +1,4 @@
-import { sql } from 'kysely';
-import { writeAudit } from '../../audit/audit.repository.ts';
 import type { Db, DbOrTx, Tx } from '../../db/database.ts';
-import { publishEvent } from '../../events/publish-event.ts';
 import type { Services } from '../../services.ts';
 import {
   findConnection,
@@ -10,6 +7,7 @@ import {
   saveRefreshedTokens,
 } from '../crm-connection.repository.ts';
 import { type CrmAuth, type CrmResult, fail, ok } from '../crm-connector.ts';
+import { markDisconnected } from '../crm-disconnect.ts';
 import { HubspotAuth } from './hubspot-oauth.auth.ts';
 
 /**
@@ -40,7 +38,7 @@ const notConnected = (message: string) => fail({ kind: 'not_connected', message 
  * A valid access token for the tenant's portal. Refreshes ahead of expiry; across all processes one
  * refresh per portal at a time: the refresher holds the connection row's lock, and whoever waited
  * on it re-reads the row and finds the fresh token. A refresh refused with `invalid_grant` means the
- * app was uninstalled or access revoked: the tenant is marked disconnected (see markDisconnected).
+ * app was uninstalled or access revoked: the tenant is marked disconnected (see crm-disconnect.ts).
  */
 export async function getAccessToken(
   db: DbOrTx,
@@ -53,7 +51,9 @@ export async function getAccessToken(
     if (row?.crm_kind !== 'hubspot' || row.status !== 'connected') return { state: 'none' as const };
     const tokens = openTokens(key, row);
     if (!tokens) return { state: 'none' as const };
-    const fresh = tokens.expiresAt.getTime() - services.clock.now().getTime() > REFRESH_AHEAD_MS;
+    const fresh =
+      tokens.expiresAt !== null &&
+      tokens.expiresAt.getTime() - services.clock.now().getTime() > REFRESH_AHEAD_MS;
     return { state: fresh ? ('fresh' as const) : ('stale' as const), tokens, portalId: row.account_id };
   };
 
@@ -98,73 +98,4 @@ export async function getAccessToken(
     return ok({ accessToken, portalId: again.portalId });
   });
   return refusal ?? result;
-}
-
-/**
- * The tenant lost its HubSpot access (uninstall, revoked access, admin disconnect): its status
- * stops the CRM jobs (they check it and finish without work), an audit entry and a
- * `tenant.disconnected` event (admins are told) record it. Inbox events and the deal mirror stay:
- * a reinstall picks up where this left off.
- */
-export async function markDisconnected(
-  tx: Tx,
-  tenantId: string,
-  reason: 'refresh_refused' | 'uninstalled' | 'admin_disconnect',
-  actor: {
-    actorType: 'system' | 'api_key';
-    actorId?: string | null;
-    source: string;
-    requestId?: string | null;
-  },
-  revoked = false,
-): Promise<boolean> {
-  const tenant = await tx
-    .selectFrom('tenants')
-    .select(['status'])
-    .where('id', '=', tenantId)
-    .forUpdate()
-    .executeTakeFirst();
-  if (!tenant) return false;
-  await tx
-    .updateTable('crm_connections')
-    .set({
-      status: revoked ? 'revoked' : 'disconnected',
-      disconnect_reason: reason,
-      disconnected_at: sql<Date>`now()`,
-      updated_at: sql<Date>`now()`,
-      ...(revoked ? { access_token: null, refresh_token: null, access_token_expires_at: null } : {}),
-    })
-    .where('tenant_id', '=', tenantId)
-    .execute();
-  const status = reason === 'uninstalled' ? 'uninstalled' : 'disconnected';
-  if (tenant.status === status) return false;
-  await tx
-    .updateTable('tenants')
-    .set({ status, updated_at: sql<Date>`now()` })
-    .where('id', '=', tenantId)
-    .execute();
-  await writeAudit(
-    tx,
-    {
-      tenantId,
-      actorType: actor.actorType,
-      actorId: actor.actorId ?? null,
-      source: actor.source,
-      requestId: actor.requestId ?? null,
-    },
-    {
-      action: 'tenant.disconnected',
-      subjectType: 'tenant',
-      subjectId: tenantId,
-      before: { status: tenant.status },
-      after: { status, reason },
-    },
-  );
-  await publishEvent(tx, {
-    type: 'tenant.disconnected',
-    tenantId,
-    subjectId: tenantId,
-    data: { tenantId, crm: 'hubspot', reason, status },
-  });
-  return true;
 }

@@ -23,9 +23,9 @@ describe('HubSpot connector through @hubspot/api-client against the local HubSpo
   it('creates our property group and deal properties once, and finds them there the second time', async () => {
     const { connector, portalId } = await world.connectTenant();
     const first = await connector.ensureProperties();
-    expect(first).toEqual({ ok: true, value: { created: Object.values(PROP) } });
+    expect(first).toEqual({ ok: true, value: { created: Object.values(PROP), missing: [] } });
     const second = await connector.ensureProperties();
-    expect(second).toEqual({ ok: true, value: { created: [] } });
+    expect(second).toEqual({ ok: true, value: { created: [], missing: [] } });
     const portal = world.hubspot.state.portal(portalId);
     expect(portal.groups.deals.get('partnerloop')?.label).toBe('PartnerLoop');
     expect(portal.properties.deals.get(PROP.registrationStatus)?.options.map((o) => o.value)).toContain(

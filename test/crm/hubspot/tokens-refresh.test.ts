@@ -52,7 +52,7 @@ describe('HubSpot tokens: refresh ahead of expiry, once per portal, invalid_gran
     // The new token works against HubSpot and is the one stored.
     expect(world.hubspot.state.tokens.has(fresh as string)).toBe(true);
     expect((await storedTokens(tenantId))?.accessToken).toBe(fresh);
-    expect((await storedTokens(tenantId))!.expiresAt.getTime()).toBeGreaterThan(Date.now() + 25 * 60_000);
+    expect((await storedTokens(tenantId))!.expiresAt!.getTime()).toBeGreaterThan(Date.now() + 25 * 60_000);
   });
 
   it('saves a rotated refresh token with its access token, so the next refresh uses the new one', async () => {

@@ -91,7 +91,7 @@ describe('a HubSpot token that expires while webhooks are processed', () => {
     expect(oauthMetrics(world).refreshCalls - before).toBe(1);
     const fresh = await storedTokens(tenantId);
     expect(fresh?.accessToken).not.toBe(old?.accessToken);
-    expect(fresh!.expiresAt.getTime()).toBeGreaterThan(Date.now() + 25 * 60_000);
+    expect(fresh!.expiresAt!.getTime()).toBeGreaterThan(Date.now() + 25 * 60_000);
     expect(await mirrored(tenantId)).toBe(12);
   });
 
