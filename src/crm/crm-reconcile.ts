@@ -228,3 +228,19 @@ export function reconcileDealsSince(db: Db, services: Services, tenantId: string
     return { ok: true, value: { ...page.value, after: done ? null : 'more' } };
   });
 }
+
+/**
+ * The given deals as the CRM holds them now (a change notification that carried no values: a
+ * Salesforce gap event), recorded as snapshots like any reconciliation.
+ */
+export function reconcileDealIds(db: Db, services: Services, tenantId: string, dealIds: string[]) {
+  let done = false;
+  return walk(db, services, tenantId, 'reconcile', async (connector) => {
+    if (done) return null;
+    done = true;
+    const deals = await connector.getDeals(dealIds);
+    return deals.ok
+      ? { ok: true, value: { deals: deals.value, after: null, total: deals.value.length } }
+      : deals;
+  });
+}

@@ -5,6 +5,7 @@ import { registrationFeeJob } from '../commissions/registration-fee.job.ts';
 import { pushRegistrationJob } from '../crm/push-registration.job.ts';
 import { reconcileDealsJob } from '../crm/reconcile-deals.job.ts';
 import { reconcileTenantDealsJob } from '../crm/reconcile-tenant-deals.job.ts';
+import { rereadDealsJob } from '../crm/reread-deals.job.ts';
 import { writeTimelineNoteJob } from '../crm/write-timeline-note.job.ts';
 import { deliverDomainEventJob } from '../events/domain-event.job.ts';
 import { pruneIdempotencyKeysJob } from '../http/prune-idempotency-keys.job.ts';
@@ -25,6 +26,7 @@ export const allJobs: JobDefinition<any>[] = [
   writeTimelineNoteJob,
   reconcileDealsJob,
   reconcileTenantDealsJob,
+  rereadDealsJob,
   deliverDomainEventJob,
   expireRegistrationsJob,
   pruneIdempotencyKeysJob,
