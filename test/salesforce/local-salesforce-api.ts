@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { invalidSession, requestLimitExceeded, type SalesforceError } from './local-salesforce-errors.ts';
+import { compositeRoutes } from './local-salesforce-composite.ts';
+import { invalidSession, requestLimitExceeded, SalesforceError } from './local-salesforce-errors.ts';
 import { presentedToken } from './local-salesforce-oauth.ts';
 import { queryRoutes } from './local-salesforce-query.ts';
 import {
@@ -19,7 +20,7 @@ import type { LocalSalesforceState } from './local-salesforce-state.ts';
  * `/services/data/vXX.X/…` the session check (401 INVALID_SESSION_ID), the daily allowance
  * (every call counts; 403 REQUEST_LIMIT_EXCEEDED once spent) and `Sforce-Limit-Info` on every answer.
  */
-export const restRoutes: RestRoute[] = [...sobjectRoutes, ...queryRoutes];
+export const restRoutes: RestRoute[] = [...sobjectRoutes, ...queryRoutes, ...compositeRoutes];
 
 const VERSIONS = ['58.0', '59.0', '60.0', '61.0', '62.0', '63.0', '64.0', '65.0', '66.0', '67.0'];
 
@@ -88,6 +89,12 @@ export const localSalesforceApi: FastifyPluginAsync<{ state: LocalSalesforceStat
       if (!grant) return fail(reply, state, invalidSession());
       if (state.apiUsed >= state.apiMax) return fail(reply, state, requestLimitExceeded());
       state.apiUsed += 1;
+      if ((request.body as { __malformedJson?: boolean } | undefined)?.__malformedJson)
+        return fail(
+          reply,
+          state,
+          new SalesforceError(400, 'JSON_PARSER_ERROR', 'Unexpected character in the request body'),
+        );
       const headers = request.headers as Record<string, string | undefined>;
       const call = { method: request.method, url: request.url, body: request.body };
       return send(reply, state, serve(restRoutes, restRequest(state, grant.userId, headers, call)));
