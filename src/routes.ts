@@ -7,6 +7,7 @@ import { retainerAgreementRoutes } from './commissions/retainer-agreement.routes
 import { crmConnectionRoutes } from './crm/crm-connection.routes.ts';
 import { hubspotOauthRoutes } from './crm/hubspot/hubspot-oauth.routes.ts';
 import { hubspotWebhookRoutes } from './crm/hubspot/hubspot-webhook.routes.ts';
+import { salesforceChangeCaptureRoutes } from './crm/salesforce/salesforce-change-capture.routes.ts';
 import { stageMappingRoutes } from './crm/stage-mapping.routes.ts';
 import { dealRoutes } from './deals/deal.routes.ts';
 import { partnerLinkRoutes } from './links/partner-link.routes.ts';
@@ -40,6 +41,7 @@ export const apiRoutes: Routes[] = [
   statementRoutes as Routes,
   crmConnectionRoutes as Routes,
   stageMappingRoutes as Routes,
+  salesforceChangeCaptureRoutes as Routes,
   inboundNoteRoutes as Routes,
   brandingRoutes as Routes,
 ];

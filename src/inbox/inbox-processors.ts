@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { hubspotInboxProcessor } from '../crm/hubspot/hubspot-deal-events.ts';
+import { salesforceInboxProcessor } from '../crm/salesforce/salesforce-deal-events.ts';
 import type { Tx } from '../db/database.ts';
 import { processInboundEmail } from '../messaging/inbound-email.processor.ts';
 import type { Services } from '../services.ts';
@@ -27,4 +28,5 @@ export type InboxProcessors = ReadonlyMap<string, InboxProcessor>;
 export const allInboxProcessors: Record<string, InboxProcessor> = {
   email: processInboundEmail,
   hubspot: hubspotInboxProcessor,
+  salesforce: salesforceInboxProcessor,
 };

@@ -6,6 +6,8 @@ import { pushRegistrationJob } from '../crm/push-registration.job.ts';
 import { reconcileDealsJob } from '../crm/reconcile-deals.job.ts';
 import { reconcileTenantDealsJob } from '../crm/reconcile-tenant-deals.job.ts';
 import { rereadDealsJob } from '../crm/reread-deals.job.ts';
+import { pollSalesforceChangesJob } from '../crm/salesforce/poll-salesforce-changes.job.ts';
+import { pollTenantChangesJob } from '../crm/salesforce/poll-tenant-changes.job.ts';
 import { writeTimelineNoteJob } from '../crm/write-timeline-note.job.ts';
 import { deliverDomainEventJob } from '../events/domain-event.job.ts';
 import { pruneIdempotencyKeysJob } from '../http/prune-idempotency-keys.job.ts';
@@ -27,6 +29,8 @@ export const allJobs: JobDefinition<any>[] = [
   reconcileDealsJob,
   reconcileTenantDealsJob,
   rereadDealsJob,
+  pollSalesforceChangesJob,
+  pollTenantChangesJob,
   deliverDomainEventJob,
   expireRegistrationsJob,
   pruneIdempotencyKeysJob,

@@ -2,6 +2,7 @@ import { accrueRecurringJob } from '../commissions/accrue-recurring.job.ts';
 import { accrueRetainersJob } from '../commissions/accrue-retainers.job.ts';
 import { releaseCommissionHoldsJob } from '../commissions/commission-lifecycle-holds.job.ts';
 import { reconcileDealsJob } from '../crm/reconcile-deals.job.ts';
+import { pollSalesforceChangesJob } from '../crm/salesforce/poll-salesforce-changes.job.ts';
 import { pruneIdempotencyKeysJob } from '../http/prune-idempotency-keys.job.ts';
 import { protectionRemindersJob } from '../messaging/protection-reminders.job.ts';
 import { weeklyDigestJob } from '../messaging/weekly-digest.job.ts';
@@ -17,6 +18,8 @@ export const allSchedules: Schedule[] = [
   { job: pruneIdempotencyKeysJob, everyMs: 60 * MINUTE },
   // Catches deal changes webhooks missed; search's own limit is shared with the other CRM reads.
   { job: reconcileDealsJob, everyMs: 15 * MINUTE },
+  // Salesforce orgs without Change Data Capture: their opportunity changes arrive within the minute.
+  { job: pollSalesforceChangesJob, everyMs: MINUTE },
   // A month's retainer is owed from local midnight on the 1st; posted within the hour.
   { job: accrueRetainersJob, everyMs: 60 * MINUTE },
   // A month's recurring share is owed once the month has closed locally; posted within the hour.

@@ -424,6 +424,13 @@ export const ENDPOINTS: Endpoint[] = [
     url: '/crm/stage-mapping',
     payload: { stages: [{ ...(await acmeStage(w)), category: 'won' }] },
   })),
+  staff('GET', '/crm/salesforce/change-capture', ADMIN, 200, ownData(), async () => ({
+    url: '/crm/salesforce/change-capture',
+  })),
+  staff('PATCH', '/crm/salesforce/change-capture', ADMIN, 200, ownData(), async () => ({
+    url: '/crm/salesforce/change-capture',
+    payload: { mode: 'polling' },
+  })),
   staff('POST', '/crm/disconnect', ADMIN, 200, NOT_FOUND, async (w) => {
     await w.db
       .insertInto('crm_connections')
