@@ -254,6 +254,8 @@ export interface CrmConnector {
    * deployed from crm-extensions/salesforce). Safe to call repeatedly.
    */
   ensureProperties(): Promise<CrmResult<{ created: string[]; missing: string[] }>>;
+  /** Our custom properties/fields the CRM lacks (or has in a shape we cannot use); reads only. */
+  missingProperties(): Promise<CrmResult<string[]>>;
   listPipelines(): Promise<CrmResult<CrmPipeline[]>>;
 
   /** Companies by domain, contacts by email, and the deals associated with either. */

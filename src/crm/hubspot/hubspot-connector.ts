@@ -2,6 +2,7 @@ import type { Client } from '@hubspot/api-client';
 import type { Db } from '../../db/database.ts';
 import { currencyExponent } from '../../portal/amount.parse.ts';
 import type { Services } from '../../services.ts';
+import { toDecimal } from '../crm-amount.ts';
 import type {
   CreateOrLinkDealInput,
   CrmCompany,
@@ -27,7 +28,6 @@ import {
   PROPERTY_GROUP,
   toCrmDeal,
   toCrmStage,
-  toDecimal,
 } from './hubspot-properties.ts';
 import { hubspotRateLimiter } from './hubspot-rate-limiter.ts';
 import { getAccessToken } from './hubspot-tokens.ts';
@@ -96,6 +96,13 @@ export class HubspotConnector implements CrmConnector {
     if (!created.ok) return created;
     // Another process may have created some in between: those come back as errors, and are there.
     return ok({ created: created.value.results.map((property) => property.name), missing: [] });
+  }
+
+  async missingProperties(): Promise<CrmResult<string[]>> {
+    const existing = await this.api((c) => c.crm.properties.coreApi.getAll('deals'));
+    if (!existing.ok) return existing;
+    const have = new Set(existing.value.results.map((property) => property.name));
+    return ok(DEAL_PROPERTIES.map((property) => property.name).filter((name) => !have.has(name)));
   }
 
   async listPipelines(): Promise<CrmResult<CrmPipeline[]>> {

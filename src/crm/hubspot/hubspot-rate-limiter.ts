@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../config.ts';
+import { crmRedis } from '../crm-redis.ts';
 
 /**
  * One request budget per HubSpot portal, shared by every process that talks to it.
@@ -167,11 +168,10 @@ export async function hubspotRateLimiter(config: Config): Promise<HubspotRateLim
   let limiter = limiters.get(key);
   if (!limiter) {
     if (config.redisUrl) {
-      const { Redis } = await import('ioredis');
-      const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: false });
-      // A shared, long-lived connection must not keep a finishing process (CLI, tests) alive.
-      redis.on('connect', () => (redis as unknown as { stream?: { unref?: () => void } }).stream?.unref?.());
-      limiter = new RedisRateLimiter(redis, config.redisPrefix);
+      limiter = new RedisRateLimiter(
+        await crmRedis({ ...config, redisUrl: config.redisUrl }),
+        config.redisPrefix,
+      );
     } else {
       limiter = new InProcessRateLimiter();
     }
