@@ -32,7 +32,13 @@ export function requireStaff(deps: AppDeps, roles: StaffRole[]) {
     if (!token) throw new AppError('unauthorized', 'Send an API key as "Authorization: Bearer plk_…"');
     const key = await verifyApiKey(deps.db, token);
     if (!key) throw new AppError('unauthorized', 'The API key is unknown or revoked');
-    const actor: StaffActor = { kind: 'staff', tenantId: key.tenant_id, role: key.role, apiKeyId: key.id };
+    const actor: StaffActor = {
+      kind: 'staff',
+      tenantId: key.tenant_id,
+      role: key.role,
+      apiKeyId: key.id,
+      crmKind: key.tenant_crm_kind,
+    };
     request.actor = actor;
     if (actor.role !== 'admin' && !roles.includes(actor.role)) {
       throw new AppError('forbidden', `The ${actor.role} role may not do this`);

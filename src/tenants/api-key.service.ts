@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import type { DbOrTx } from '../db/database.ts';
-import type { ApiKeyRow, StaffRole } from './tenant.table.ts';
+import type { ApiKeyRow, CrmKind, StaffRole } from './tenant.table.ts';
 
 const KEY_PREFIX = 'plk_';
 
@@ -43,13 +43,16 @@ export async function createApiKey(
 export const API_KEY_TRUST_MS = 2_000;
 /** Past this many keys trusted at once, the oldest are forgotten (each is simply asked again). */
 const MAX_TRUSTED_KEYS = 10_000;
-const trusted = new Map<string, { row: ApiKeyRow; until: number }>();
+const trusted = new Map<string, { row: VerifiedApiKey; until: number }>();
+
+/** An active key, with its tenant's CRM ('none' for a tenant without one), read in the same lookup. */
+export type VerifiedApiKey = ApiKeyRow & { tenant_crm_kind: CrmKind };
 
 /**
  * The active key matching `key`, if any: from the keys verified in the last API_KEY_TRUST_MS, else
  * looked up by hash (the hash index makes it constant-time in effect). Unknown keys are not remembered.
  */
-export async function verifyApiKey(db: DbOrTx, key: string): Promise<ApiKeyRow | undefined> {
+export async function verifyApiKey(db: DbOrTx, key: string): Promise<VerifiedApiKey | undefined> {
   if (!key.startsWith(KEY_PREFIX)) return undefined;
   const hash = hashApiKey(key);
   // Monotonic, and not the service clock: tests move that one, and trust must still run out.
@@ -61,6 +64,7 @@ export async function verifyApiKey(db: DbOrTx, key: string): Promise<ApiKeyRow |
     .selectFrom('api_keys')
     .innerJoin('tenants', 'tenants.id', 'api_keys.tenant_id')
     .selectAll('api_keys')
+    .select('tenants.crm_kind as tenant_crm_kind')
     .where('api_keys.key_hash', '=', hash)
     .where('api_keys.revoked_at', 'is', null)
     .where('tenants.status', '<>', 'uninstalled')
