@@ -5,7 +5,7 @@ import type { AuditContext } from '../audit/audit.repository.ts';
 import { AppError } from '../errors/app-error.ts';
 import { resolvePartnerLink } from '../links/partner-link.service.ts';
 import type { LinkPurpose } from '../links/partner-link.table.ts';
-import { findActiveApiKey } from '../tenants/api-key.service.ts';
+import { verifyApiKey } from '../tenants/api-key.service.ts';
 import type { StaffRole } from '../tenants/tenant.table.ts';
 import type { Actor, ContactActor, StaffActor } from './actor.ts';
 
@@ -30,16 +30,25 @@ export function requireStaff(deps: AppDeps, roles: StaffRole[]) {
   return async (request: FastifyRequest, _reply: FastifyReply) => {
     const token = bearer(request);
     if (!token) throw new AppError('unauthorized', 'Send an API key as "Authorization: Bearer plk_…"');
-    const key = await findActiveApiKey(deps.db, token);
+    const key = await verifyApiKey(deps.db, token);
     if (!key) throw new AppError('unauthorized', 'The API key is unknown or revoked');
-    const actor: StaffActor = { kind: 'staff', tenantId: key.tenant_id, role: key.role, apiKeyId: key.id };
+    const actor: StaffActor = {
+      kind: 'staff',
+      tenantId: key.tenant_id,
+      role: key.role,
+      apiKeyId: key.id,
+      crmKind: key.tenant_crm_kind,
+    };
     request.actor = actor;
     if (actor.role !== 'admin' && !roles.includes(actor.role)) {
       throw new AppError('forbidden', `The ${actor.role} role may not do this`);
     }
     // Best effort, outside any transaction, at most once a minute per key: knowing a key is in use
     // helps rotate it safely, and a write on every request would cost every request a round trip.
-    if (!key.last_used_at || deps.services.clock.now().getTime() - key.last_used_at.getTime() > 60_000) {
+    const now = deps.services.clock.now();
+    if (!key.last_used_at || now.getTime() - key.last_used_at.getTime() > 60_000) {
+      // The row may be the one verifyApiKey trusts for a while: mark it, so its next requests skip this.
+      key.last_used_at = now;
       void deps.db
         .updateTable('api_keys')
         .set({ last_used_at: sql<Date>`now()` })

@@ -192,9 +192,11 @@ export const registrationRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = 
       },
     },
     async (request, reply) => {
-      const { tenantId } = staffActor(request);
+      const { tenantId, crmKind } = staffActor(request);
       const { programId, partnerId, contactId, ...prospect } = request.body;
-      const crm = await crmSubmitContext(deps.db, deps.services, tenantId, prospect);
+      // A tenant without a CRM has no connection to look up: no round trip for it.
+      const crm =
+        crmKind === 'none' ? {} : await crmSubmitContext(deps.db, deps.services, tenantId, prospect);
       const { status, body } = await change(request, tenantId, 201, (tx) =>
         submitRegistration(
           tx,

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.ts';
+import { API_KEY_TRUST_MS, createApiKey } from '../../src/tenants/api-key.service.ts';
 import { makeTenant, type TenantWithKeys } from '../factories/tenant.factory.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts';
 import {
@@ -144,6 +145,27 @@ describe('tenant settings and staff API keys', () => {
       headers: { authorization: `Bearer ${key}` },
     });
     expect(refused.statusCode).toBe(401);
+  });
+
+  it('refuses a key revoked by another process (the CLI, a replica) within API_KEY_TRUST_MS', async () => {
+    const { key, row } = await createApiKey(runtime.db, {
+      tenantId: acme.tenant.id,
+      role: 'sales_rep',
+      name: 'revoked elsewhere',
+    });
+    const tenant = () =>
+      app.inject({ method: 'GET', url: '/api/v1/tenant', headers: { authorization: `Bearer ${key}` } });
+    expect((await tenant()).statusCode).toBe(200);
+    // As the CLI does it, from its own process: nothing tells this one.
+    await runtime.db
+      .updateTable('api_keys')
+      .set({ revoked_at: new Date() })
+      .where('id', '=', row.id)
+      .execute();
+    await new Promise((resolve) => setTimeout(resolve, API_KEY_TRUST_MS + 50));
+    const refused = await tenant();
+    expect(refused.statusCode).toBe(401);
+    expect(refused.json().error.code).toBe('unauthorized');
   });
 
   it("answers 404, not 403, for another tenant's key", async () => {
