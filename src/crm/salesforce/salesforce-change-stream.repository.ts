@@ -1,6 +1,11 @@
 import { sql } from 'kysely';
-import type { DbOrTx } from '../../db/database.ts';
+import type { Db, DbOrTx } from '../../db/database.ts';
+import { enqueueJob } from '../../jobs/enqueue.ts';
+import { rereadDealsJob } from '../reread-deals.job.ts';
 import type { ChangeCaptureMode, SalesforceChangeStreamRow } from './salesforce-change-stream.table.ts';
+
+/** How long Salesforce retains change events for replay (72 hours). */
+const RETENTION_MS = 72 * 60 * 60_000;
 
 /** A Salesforce tenant whose changes we should be receiving, and how. */
 export interface ChangeCaptureTenant {
@@ -117,6 +122,27 @@ export async function advanceReplayId(
     .where('lease_owner', '=', owner)
     .executeTakeFirst();
   return updated.numUpdatedRows > 0n;
+}
+
+/**
+ * The stored replay id is past retention: the next subscription replays every retained event (-2),
+ * and the opportunities modified since the last stored event are re-read, in one transaction.
+ */
+export async function forgetReplayId(db: Db, tenantId: string, now: Date): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    const row = await findChangeStream(tx, tenantId);
+    await tx
+      .updateTable('salesforce_change_streams')
+      .set({ replay_id: null, updated_at: sql<Date>`now()` })
+      .where('tenant_id', '=', tenantId)
+      .execute();
+    const since = row?.replayed_at ?? new Date(now.getTime() - RETENTION_MS);
+    await enqueueJob(tx, rereadDealsJob, {
+      tenantId,
+      reason: `replay-expired:${since.toISOString()}`,
+      since: since.toISOString(),
+    });
+  });
 }
 
 export async function recordStreamError(db: DbOrTx, tenantId: string, message: string): Promise<void> {

@@ -12,6 +12,8 @@ export type StreamEnd =
   | { kind: 'cdc_refused'; message: string }
   /** The tenant is no longer connected (refresh refused, uninstalled). */
   | { kind: 'not_connected'; message: string }
+  /** The stored replay id is past Salesforce's retention: resume from what is retained, re-read the rest. */
+  | { kind: 'replay_invalid'; message: string }
   /** Another process holds the tenant's stream now. */
   | { kind: 'lease_lost'; message: string }
   /** Anything else (Salesforce down, the database failing): started again on a later scan. */
@@ -93,14 +95,54 @@ export class TenantChangeStream {
     return this.subscribe(connection.value);
   }
 
+  /** Subscribes; a token refused meanwhile is refreshed and the subscribe tried again, a few times. */
   private async subscribe(connection: Connection): Promise<StreamEnd | null> {
+    let current = connection;
+    for (;;) {
+      const outcome = await this.subscribeOnce(current);
+      if (outcome !== 'auth') return outcome;
+      const fresh = await this.refreshed();
+      if ('end' in fresh) return fresh.end;
+      current = fresh.connection;
+    }
+  }
+
+  /** A fresh connection whose token Salesforce accepts, or why there is none. */
+  private async refreshed(): Promise<{ connection: Connection } | { end: StreamEnd }> {
+    if (++this.reauths > MAX_REAUTH)
+      return {
+        end: { kind: 'failed', message: 'the org refused the streaming client after each token refresh' },
+      };
+    this.options.log.info(
+      { tenantId: this.options.tenantId },
+      'salesforce stream: token refused, refreshing',
+    );
+    const connection = await this.options.connect();
+    if (!connection.ok) {
+      const kind = connection.error.kind === 'not_connected' ? 'not_connected' : 'failed';
+      return { end: { kind, message: connection.error.message } };
+    }
+    // Salesforce gives access tokens no expiry: a REST call is what finds the token stale and refreshes it.
+    await connection.value.limits().catch(() => undefined);
+    return { connection: connection.value };
+  }
+
+  private async subscribeOnce(connection: Connection): Promise<StreamEnd | null | 'auth'> {
     const { StreamingExtension } = await import('jsforce/lib/api/streaming.js');
     const replay = this.storedReplayId === null ? -2 : Number(this.storedReplayId);
+    let subscribed = false;
+    let refused: (error: Error) => void = () => {};
+    const authRefused = new Promise<never>((_, reject) => {
+      refused = reject;
+    });
     const client = connection.streaming.createClient([
       new StreamingExtension.Replay(OPPORTUNITY_CHANNEL, replay),
-      new StreamingExtension.AuthFailure(() => void this.reauthenticate(client)),
+      new StreamingExtension.AuthFailure(() => {
+        if (subscribed) void this.reauthenticate(client);
+        else refused(new Error('401::Authentication invalid'));
+      }),
     ]) as unknown as FayeClient;
-    // A client stopped while it was still connecting disconnects as soon as it can.
+    // A client stopped (or replaced) while it was still connecting disconnects as soon as it can.
     client.addExtension({
       incoming: (message: unknown, callback: (m: unknown) => void) => {
         callback(message);
@@ -113,6 +155,7 @@ export class TenantChangeStream {
     try {
       await Promise.race([
         client.subscribe(OPPORTUNITY_CHANNEL, (message) => this.receive(client, message)),
+        authRefused,
         new Promise((_, reject) => {
           timer = setTimeout(
             () => reject(new Error(`no answer to the subscribe in ${timeoutMs} ms`)),
@@ -120,16 +163,19 @@ export class TenantChangeStream {
           );
         }),
       ]);
+      subscribed = true;
+      return null;
     } catch (error) {
       this.disconnect(client);
       const message = describe(error);
       const refusal = subscribeRefusal(message);
+      if (refusal === 'auth') return 'auth';
       if (refusal === 'cdc_refused') return { kind: 'cdc_refused', message };
+      if (refusal === 'replay') return { kind: 'replay_invalid', message };
       return { kind: 'failed', message: `subscribe to ${OPPORTUNITY_CHANNEL} refused: ${message}` };
     } finally {
       clearTimeout(timer);
     }
-    return null;
   }
 
   /** Stops receiving and waits for what was received to be stored. */
@@ -184,29 +230,15 @@ export class TenantChangeStream {
     }
   }
 
-  /** The token was refused: a fresh connection (the session refreshes it), then subscribe again. */
+  /** The token was refused while streaming: a fresh connection (the session refreshes it), then subscribe again. */
   private async reauthenticate(client: FayeClient): Promise<void> {
     if (this.stopped || this.client !== client) return;
     this.disconnect(client);
-    if (++this.reauths > MAX_REAUTH) {
-      this.end({ kind: 'failed', message: 'the org refused the streaming client after each token refresh' });
-      return;
-    }
-    this.options.log.info(
-      { tenantId: this.options.tenantId },
-      'salesforce stream: token refused, refreshing',
-    );
+    // Resume from what is stored: the Replay extension has moved past events not stored yet.
     await this.draining;
-    const connection = await this.options.connect();
-    if (!connection.ok) {
-      const kind = connection.error.kind === 'not_connected' ? 'not_connected' : 'failed';
-      this.end({ kind, message: connection.error.message });
-      return;
-    }
-    // Salesforce gives access tokens no expiry: a REST call is what finds the token stale and refreshes it.
-    await connection.value.limits().catch(() => undefined);
+    const fresh = await this.refreshed();
     if (this.stopped) return;
-    const ended = await this.subscribe(connection.value);
+    const ended = 'end' in fresh ? fresh.end : await this.subscribe(fresh.connection);
     if (ended) this.end(ended);
   }
 }

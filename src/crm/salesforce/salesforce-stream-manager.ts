@@ -8,6 +8,7 @@ import type { CrmResult } from '../crm-connector.ts';
 import {
   acquireStreamLease,
   changeCaptureTenants,
+  forgetReplayId,
   recordStreamError,
   releaseStreamLease,
   setChangeCaptureMode,
@@ -133,7 +134,7 @@ export class SalesforceStreamManager {
 
   private async ended(tenantId: string, stream: TenantChangeStream, end: StreamEnd): Promise<void> {
     if (this.streams.get(tenantId) !== stream) return;
-    const { db, log } = this.options;
+    const { db, log, services } = this.options;
     log.warn({ tenantId, end }, 'salesforce stream ended');
     try {
       if (end.kind === 'cdc_refused') {
@@ -143,6 +144,8 @@ export class SalesforceStreamManager {
           'polling',
           `Salesforce refused the change event subscription (${end.message}): polling SystemModstamp instead`,
         );
+      } else if (end.kind === 'replay_invalid') {
+        await forgetReplayId(db, tenantId, services.clock.now());
       } else {
         if (end.kind === 'failed') this.retryAt.set(tenantId, Date.now() + (this.options.retryMs ?? 30_000));
         await recordStreamError(db, tenantId, `${end.kind}: ${end.message}`);
