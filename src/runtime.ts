@@ -2,6 +2,7 @@ import path from 'node:path';
 import { type Logger, pino } from 'pino';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
+import { SalesforceStreamManager } from './crm/salesforce/salesforce-stream-manager.ts';
 import type { Db } from './db/database.ts';
 import { migrateUp, pendingMigrations } from './db/migrator.ts';
 import { type DatabaseHandle, openDatabase } from './db/open-database.ts';
@@ -47,6 +48,8 @@ export interface Runtime {
   relay: OutboxRelay;
   /** Started by the worker role. */
   scheduler: Scheduler;
+  /** Salesforce change event subscriptions (CometD, outside the job queue); started by the worker role. */
+  salesforceStreams: SalesforceStreamManager;
   services: Services;
   close(): Promise<void>;
 }
@@ -115,6 +118,19 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     schedules: options.schedules ?? allSchedules,
   });
 
+  const salesforceStreams = new SalesforceStreamManager({
+    db: database.db,
+    services,
+    log: logger,
+    // jsforce loads only when a stream starts: the embedded default starts faster.
+    connect: async (tenantId) =>
+      (await import('./crm/salesforce/salesforce-session.ts')).salesforceConnection(
+        database.db,
+        services,
+        tenantId,
+      ),
+  });
+
   let closed: Promise<void> | undefined;
   return {
     config,
@@ -125,9 +141,12 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     queue,
     relay,
     scheduler,
+    salesforceStreams,
     services,
     close() {
       closed ??= (async () => {
+        // What the streams received is stored in the inbox before the relay and queue stop.
+        await salesforceStreams.stop();
         await scheduler.stop();
         await relay.stop();
         await queue.close();
