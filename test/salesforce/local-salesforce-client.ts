@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import jsforce, { type Connection } from 'jsforce';
-import type { LocalSalesforce } from './local-salesforce.ts';
+import { StreamingExtension } from 'jsforce/lib/api/streaming.js';
+import type { ChangeEvent, LocalSalesforce } from './local-salesforce.ts';
 
 /**
  * Test helpers that drive the local Salesforce the way an app does, through `jsforce`: the OAuth
@@ -71,4 +72,62 @@ export function connectWithTokens(
     version: options.version ?? '62.0',
     ...(options.callOptions ? { callOptions: options.callOptions } : {}),
   });
+}
+
+/** What a subscriber's handler receives: the `data` of a change event message. */
+export type ChangeEventData = ChangeEvent['data'];
+
+export interface ChangeSubscriber {
+  /** Event data received on the channel, in order (`{ schema, payload, event: { replayId } }`). */
+  messages: ChangeEventData[];
+  /** What the AuthFailure extension reported (a /meta/connect or handshake with reconnect: none). */
+  authFailures: { error?: string }[];
+  /** Resolves once the subscription is acknowledged, rejects with the server's error otherwise. */
+  ready: Promise<void>;
+  waitFor(count: number, timeoutMs?: number): Promise<ChangeEventData[]>;
+  close(): Promise<void>;
+}
+
+/** A jsforce streaming client with the Replay and AuthFailure extensions, subscribed to a channel. */
+export function subscribeToChanges(
+  conn: Connection,
+  options: { channel?: string; replayId?: number } = {},
+): ChangeSubscriber {
+  const channel = options.channel ?? '/data/OpportunityChangeEvent';
+  const messages: ChangeSubscriber['messages'] = [];
+  const authFailures: ChangeSubscriber['authFailures'] = [];
+  const client = conn.streaming.createClient([
+    new StreamingExtension.Replay(channel, options.replayId ?? -1),
+    new StreamingExtension.AuthFailure((message: { error?: string }) => authFailures.push(message)),
+  ]);
+  const subscription = client.subscribe(channel, (data: ChangeEventData) => messages.push(data));
+  const ready = new Promise<void>((resolve, reject) => subscription.then(() => resolve(), reject));
+  return {
+    messages,
+    authFailures,
+    ready,
+    async waitFor(count, timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs;
+      while (messages.length < count) {
+        if (Date.now() > deadline) throw new Error(`received ${messages.length} of ${count} messages`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      return messages.slice(0, count);
+    },
+    async close() {
+      subscription.cancel();
+      await new Promise<void>((resolve) => {
+        // faye's Client#disconnect (absent from jsforce's faye typings) sends /meta/disconnect.
+        const publication = (
+          client as unknown as { disconnect(): PromiseLike<void> | undefined }
+        ).disconnect();
+        if (!publication) return resolve();
+        publication.then(
+          () => resolve(),
+          () => resolve(),
+        );
+        setTimeout(resolve, 1000);
+      });
+    },
+  };
 }

@@ -25,6 +25,8 @@ export interface LocalSalesforceOptions {
   customFields?: Record<string, (string | CustomFieldInput)[]>;
   /** How long a CometD `/meta/connect` is held when there is nothing to deliver (Salesforce: 110 s). */
   cometdTimeoutMs?: number;
+  /** Entities selected for Change Data Capture (default: Opportunity). */
+  cdcEntities?: string[];
   /** How many change events the org retains for replay (Salesforce: 72 hours' worth). */
   retainedEvents?: number;
 }

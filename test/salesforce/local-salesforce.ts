@@ -1,9 +1,12 @@
 import Fastify from 'fastify';
 import { limitInfo, localSalesforceApi } from './local-salesforce-api.ts';
+import { CometdServer, localSalesforceCometd } from './local-salesforce-cometd.ts';
+import { type ChangeEvent, ChangeEventLog } from './local-salesforce-events.ts';
 import { localSalesforceOauth } from './local-salesforce-oauth.ts';
 import type { CustomFieldInput } from './local-salesforce-schema.ts';
 import { type LocalSalesforceOptions, LocalSalesforceState } from './local-salesforce-state.ts';
 
+export type { ChangeEvent, ChangeEventHeader } from './local-salesforce-events.ts';
 export type { LocalSalesforceOptions } from './local-salesforce-state.ts';
 
 /**
@@ -40,6 +43,10 @@ export interface LocalSalesforce {
   };
   setCdcEnabled(enabled: boolean): void;
   addCustomField(sobject: string, field: string | CustomFieldInput): void;
+  /** The change events the org retains (what a `-2` replay would deliver), oldest first. */
+  changeEvents(): ChangeEvent[];
+  /** The CometD server forgets every client (as after 40 s without a connect): they handshake again. */
+  dropStreamingClients(): void;
   /** Tokens as a completed OAuth flow leaves them, without the browser round trip. */
   issueTokens(): { accessToken: string; refreshToken: string; instanceUrl: string; id: string };
   close(): Promise<void>;
@@ -47,6 +54,8 @@ export interface LocalSalesforce {
 
 export async function startLocalSalesforce(options: LocalSalesforceOptions = {}): Promise<LocalSalesforce> {
   const state = new LocalSalesforceState(options);
+  const changeLog = new ChangeEventLog(state, options.cdcEntities ?? ['Opportunity']);
+  const cometd = new CometdServer(state, changeLog);
   const app = Fastify({ logger: false, bodyLimit: 50 * 1024 * 1024, forceCloseConnections: true });
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
@@ -81,6 +90,7 @@ export async function startLocalSalesforce(options: LocalSalesforceOptions = {})
   });
   await app.register(localSalesforceOauth, { state });
   await app.register(localSalesforceApi, { state });
+  await app.register(localSalesforceCometd, { server: cometd });
   const address = await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });
   state.url = address;
 
@@ -113,13 +123,15 @@ export async function startLocalSalesforce(options: LocalSalesforceOptions = {})
       state.cdcEnabled = enabled;
     },
     addCustomField: (sobject, field) => state.addCustomField(sobject, field),
+    changeEvents: () => changeLog.all(),
+    dropStreamingClients: () => cometd.dropClients(),
     issueTokens: () => ({
       ...state.issueTokens(),
       instanceUrl: address,
       id: `${address}/id/${state.orgId}/${state.userId}`,
     }),
     close: async () => {
-      state.emit('closing');
+      cometd.close();
       await app.close();
     },
   };
