@@ -16,7 +16,7 @@ export const rereadDealsJob = defineJob({
     /** What asked for it (e.g. the inbox row of the gap event): one job per cause. */
     reason: Type.String(),
     dealIds: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: 2000 })),
-    since: Type.Optional(Type.String({ pattern: '^d{4}-d{2}-d{2}T' })),
+    since: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}T' })),
   }),
   attempts: 5,
   backoff: { type: 'exponential', delayMs: 30_000 },

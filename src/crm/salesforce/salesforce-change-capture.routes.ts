@@ -44,7 +44,7 @@ async function view(db: DbOrTx, tenantId: string, row?: SalesforceChangeStreamRo
     mode: stream?.mode ?? 'cdc',
     reason: stream?.mode_reason ?? null,
     salesforce: tenant?.crm_kind === 'salesforce',
-    replayId: stream?.replay_id ?? null,
+    replayId: stream?.replay_id == null ? null : String(stream.replay_id),
     lastEventAt: iso(stream?.replayed_at),
     polledUntil: iso(stream?.polled_until),
     streaming: Boolean(

@@ -8,8 +8,8 @@ export interface SalesforceChangeStreamTable {
   mode: ColumnType<ChangeCaptureMode, ChangeCaptureMode | undefined, ChangeCaptureMode>;
   /** Why the mode is what it is: the admin chose it, or CDC was refused for Opportunity. */
   mode_reason: string | null;
-  /** The replay id of the last change event stored in the inbox (bigint as text). */
-  replay_id: ColumnType<string | null, string | bigint | null | undefined, string | bigint | null>;
+  /** The replay id of the last change event stored in the inbox. */
+  replay_id: ColumnType<bigint | null, string | bigint | null | undefined, string | bigint | null>;
   replayed_at: Date | null;
   /** Polling: the newest SystemModstamp read. */
   polled_until: Date | null;

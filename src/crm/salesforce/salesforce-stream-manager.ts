@@ -106,7 +106,8 @@ export class SalesforceStreamManager {
           if (this.streams.has(tenantId)) await this.stopStream(tenantId, false);
           continue;
         }
-        if (!this.streams.has(tenantId)) await this.startStream(tenantId, orgId, lease.replay_id);
+        if (!this.streams.has(tenantId))
+          await this.startStream(tenantId, orgId, lease.replay_id === null ? null : String(lease.replay_id));
       }
     } catch (error) {
       this.options.log.warn({ err: error }, 'salesforce streams: scan failed');
