@@ -234,32 +234,70 @@ export async function wonDealsInPeriod(
 
 export { localDate };
 
+type RuleJson = Omit<CommissionRuleRow, 'effective_from' | 'effective_to' | 'created_at'> & {
+  effective_from: string;
+  effective_to: string | null;
+  created_at: string;
+};
+
+/** What settling a deal reads before it computes anything. */
+export interface SettleInputs {
+  setup: ProgramSetup;
+  rules: CommissionRuleRow[];
+  attributions: AttributionFacts[];
+  /** The credited partners with their ancestor chains as the hierarchy stands now. */
+  partners: Map<string, PartnerFacts>;
+}
+
 /**
- * The program's setup and its plan's rules in one round trip (the posting path is latency-bound:
- * every statement of a settle waits for the database).
+ * The program's setup (with the tenant's time zone and the plan in force), the plan's rules, the
+ * deal's attributions and the credited partners with their ancestors, in ONE round trip: the posting
+ * path is latency-bound (every statement of a settle waits for the database, its locks held).
+ * Null when the program does not exist.
  */
-export async function loadSetupAndRules(
+export async function loadSettleInputs(
   db: DbOrTx,
   tenantId: string,
   programId: string,
-): Promise<{ setup: ProgramSetup; rules: CommissionRuleRow[] } | null> {
+  dealId: string,
+): Promise<SettleInputs | null> {
   const { rows } = await sql<{
     id: string;
     currency: string;
     hold_days: number;
     plan_id: string | null;
     time_zone: string;
-    rules: (Omit<CommissionRuleRow, 'effective_from' | 'effective_to' | 'created_at'> & {
-      effective_from: string;
-      effective_to: string | null;
-      created_at: string;
-    })[];
+    rules: RuleJson[];
+    credits: { partner_id: string; role: string; split_weight: string; position: number }[];
+    partners: { id: string; kind: string; tier_id: string | null; parent_id: string | null }[];
   }>`
+    with recursive credit as (
+      select partner_id, role, split_weight::text, position, created_at from deal_attributions
+      where tenant_id = ${tenantId} and deal_id = ${dealId}
+    ),
+    up(id, kind, tier_id, parent_id, depth) as (
+      select p.id, p.kind, p.tier_id, p.parent_id, 0 from partners p
+      where p.tenant_id = ${tenantId} and p.id in (select partner_id from credit)
+      union
+      select p.id, p.kind, p.tier_id, p.parent_id, up.depth + 1 from partners p
+      join up on p.id = up.parent_id and p.tenant_id = ${tenantId}
+      where up.depth < ${MAX_DEPTH}
+    )
     select p.id, p.currency, p.hold_days, t.time_zone, plan.id as plan_id,
       coalesce((
         select json_agg(r order by r.position, r.rule_key, r.version)
         from commission_rules r where r.tenant_id = p.tenant_id and r.plan_id = plan.id
-      ), '[]'::json) as rules
+      ), '[]'::json) as rules,
+      coalesce((
+        select json_agg(json_build_object('partner_id', c.partner_id, 'role', c.role,
+          'split_weight', c.split_weight, 'position', c.position) order by c.position, c.created_at)
+        from credit c
+      ), '[]'::json) as credits,
+      coalesce((
+        select json_agg(distinct jsonb_build_object('id', u.id, 'kind', u.kind, 'tier_id', u.tier_id,
+          'parent_id', u.parent_id))
+        from up u
+      ), '[]'::json) as partners
     from programs p
     join tenants t on t.id = p.tenant_id
     left join lateral (
@@ -272,6 +310,25 @@ export async function loadSetupAndRules(
     where p.tenant_id = ${tenantId} and p.id = ${programId}`.execute(db);
   const row = rows[0];
   if (!row) return null;
+  const attributions: AttributionFacts[] = row.credits.map((c) => ({
+    partnerId: c.partner_id,
+    role: c.role ?? 'referral',
+    splitWeight: String(c.split_weight ?? '1'),
+    position: c.position ?? 0,
+  }));
+  const byId = new Map(row.partners.map((p) => [p.id, p]));
+  const partners = new Map<string, PartnerFacts>();
+  for (const a of attributions) {
+    const partner = byId.get(a.partnerId);
+    if (!partner) continue;
+    const ancestors: string[] = [];
+    let parent = partner.parent_id;
+    while (parent && ancestors.length < MAX_DEPTH && !ancestors.includes(parent) && parent !== a.partnerId) {
+      ancestors.push(parent);
+      parent = byId.get(parent)?.parent_id ?? null;
+    }
+    partners.set(a.partnerId, { id: a.partnerId, kind: partner.kind, tierId: partner.tier_id, ancestors });
+  }
   return {
     setup: {
       id: row.id,
@@ -286,67 +343,7 @@ export async function loadSetupAndRules(
       effective_to: r.effective_to ? new Date(r.effective_to) : null,
       created_at: new Date(r.created_at),
     })),
+    attributions,
+    partners,
   };
-}
-
-/** A deal's attributions and the credited partners with their ancestor chains, in one round trip. */
-export async function loadCredits(
-  db: DbOrTx,
-  tenantId: string,
-  dealId: string,
-): Promise<{ attributions: AttributionFacts[]; partners: Map<string, PartnerFacts> }> {
-  const { rows } = await sql<{
-    kind: 'a' | 'p';
-    id: string;
-    role: string | null;
-    split_weight: string | null;
-    position: number | null;
-    partner_kind: string | null;
-    tier_id: string | null;
-    parent_id: string | null;
-  }>`
-    with recursive credit as (
-      select partner_id, role, split_weight, position, created_at from deal_attributions
-      where tenant_id = ${tenantId} and deal_id = ${dealId}
-    ),
-    up(id, kind, tier_id, parent_id, depth) as (
-      select p.id, p.kind, p.tier_id, p.parent_id, 0 from partners p
-      where p.tenant_id = ${tenantId} and p.id in (select partner_id from credit)
-      union
-      select p.id, p.kind, p.tier_id, p.parent_id, up.depth + 1 from partners p
-      join up on p.id = up.parent_id and p.tenant_id = ${tenantId}
-      where up.depth < ${MAX_DEPTH}
-    )
-    select * from (
-      select 'a' as kind, partner_id as id, role, split_weight::text, position,
-        null::text as partner_kind, null::uuid as tier_id, null::uuid as parent_id, created_at
-      from credit
-      union all
-      select distinct 'p', id, null::text, null::text, null::int, kind, tier_id, parent_id, null::timestamptz from up
-    ) x order by kind, position, created_at`.execute(db);
-  const attributions: AttributionFacts[] = [];
-  const byId = new Map<string, { kind: string; tierId: string | null; parentId: string | null }>();
-  for (const r of rows) {
-    if (r.kind === 'a')
-      attributions.push({
-        partnerId: r.id,
-        role: r.role ?? 'referral',
-        splitWeight: String(r.split_weight ?? '1'),
-        position: r.position ?? 0,
-      });
-    else byId.set(r.id, { kind: r.partner_kind ?? '', tierId: r.tier_id, parentId: r.parent_id });
-  }
-  const partners = new Map<string, PartnerFacts>();
-  for (const a of attributions) {
-    const row = byId.get(a.partnerId);
-    if (!row) continue;
-    const ancestors: string[] = [];
-    let parent = row.parentId;
-    while (parent && ancestors.length < MAX_DEPTH && !ancestors.includes(parent) && parent !== a.partnerId) {
-      ancestors.push(parent);
-      parent = byId.get(parent)?.parentId ?? null;
-    }
-    partners.set(a.partnerId, { id: a.partnerId, kind: row.kind, tierId: row.tierId, ancestors });
-  }
-  return { attributions, partners };
 }

@@ -7,9 +7,8 @@ import {
   fxRateOn,
   liveLines,
   loadAttributions,
-  loadCredits,
   loadPartners,
-  loadSetupAndRules,
+  loadSettleInputs,
   localDate,
   type ProgramSetup,
   wonDealsInPeriod,
@@ -93,22 +92,20 @@ export async function settleDeal(
   // Lines exist only from a settle at version ≥ 1 of this deal (or of a deal of its tier group,
   // which sees this deal won only after its own first settle committed): version 1 has none.
   const ownLive = BigInt(deal.version) <= 1n ? [] : await liveLines(tx, tenantId, [deal.id]);
-  const loaded = deal.program_id ? await loadSetupAndRules(tx, tenantId, deal.program_id) : null;
+  const loaded = deal.program_id ? await loadSettleInputs(tx, tenantId, deal.program_id, deal.id) : null;
   if (!loaded) {
     if (ownLive.length > 0) result.reversed = await reverse(tx, deal, cause, ownLive);
     return result;
   }
-  const { setup, rules } = loaded;
+  const { setup, rules, attributions } = loaded;
   const facts = dealFacts(deal);
-  const credits = await loadCredits(tx, tenantId, deal.id);
-  const attributions = credits.attributions;
   result.partnerIds = attributions.map((a) => a.partnerId);
 
   // Tier groups this deal is or was part of: lock them (sorted), then read what they hold.
   const tierKeys = new Set(rules.filter((r) => r.type === 'volume_tier').map((r) => r.rule_key));
   const groups = new Map<string, TierGroup>();
   const addGroup = (g: TierGroup) => groups.set(`${g.ruleKey}|${g.partnerId}|${g.periodKey}`, g);
-  const partners = credits.partners;
+  const partners = loaded.partners;
   const ctxBase = {
     program: { id: setup.id, currency: setup.currency },
     partners,

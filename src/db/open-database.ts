@@ -6,6 +6,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { redactUrl } from '../config.ts';
 import type { Database } from './database.ts';
+import { parseTimestamptz } from './pg-timestamp.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
 import { copyTemplate } from './pglite-template.ts';
 
@@ -37,11 +38,13 @@ export interface OpenDatabaseOptions {
 const INT8 = 20;
 const NUMERIC = 1700;
 const DATE = 1082;
+const TIMESTAMPTZ = 1184;
 
 const pgTypes = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
     if (oid === INT8) return (value: string) => BigInt(value);
     if (oid === NUMERIC || oid === DATE) return (value: string) => value;
+    if (oid === TIMESTAMPTZ && format !== 'binary') return parseTimestamptz;
     return pg.types.getTypeParser(oid, format);
   },
 };

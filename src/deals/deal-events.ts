@@ -1,6 +1,7 @@
+import { sql } from 'kysely';
 import { settleDeal } from '../commissions/settle-deal.ts';
 import type { Tx } from '../db/database.ts';
-import { publishEvent } from '../events/publish-event.ts';
+import { type NewDomainEvent, publishEvents } from '../events/publish-event.ts';
 import type { Services } from '../services.ts';
 import { lockOrCreateDeal } from './deal.repository.ts';
 import type { DealRow } from './deal.table.ts';
@@ -30,6 +31,57 @@ function payloadOf(event: NormalizedDealEvent): string {
 }
 
 /**
+ * The event's deal, locked FOR UPDATE, and the event stored (deduplicated on its source id; `stored`
+ * is undefined for a duplicate). A known deal takes one statement; a deal seen for the first time is
+ * created (not for a removal: undefined) and the event stored after it.
+ */
+async function lockDealAndStoreEvent(
+  tx: Tx,
+  event: NormalizedDealEvent,
+): Promise<{ deal: DealRow; stored: { id: string } | undefined } | undefined> {
+  const { tenantId, source, crmDealId } = event;
+  // The usual outcome is stored at once, so the usual path needs no second write; the others overwrite it.
+  const { rows } = await sql<DealRow & { stored_event_id: string | null }>`
+    with d as (
+      select * from deals
+      where tenant_id = ${tenantId} and source = ${source} and crm_deal_id = ${crmDealId}
+      for update
+    ),
+    e as (
+      insert into deal_events (tenant_id, deal_id, source, source_event_id, type, occurred_at, payload, outcome)
+      select d.tenant_id, d.id, ${source}, ${event.sourceEventId}, ${event.type}, ${event.occurredAt}::timestamptz,
+        ${payloadOf(event)}::jsonb, 'applied'
+      from d
+      on conflict (tenant_id, source, source_event_id) do nothing
+      returning id
+    )
+    select d.*, (select id from e) as stored_event_id from d`.execute(tx);
+  if (rows[0]) {
+    const { stored_event_id: storedId, ...deal } = rows[0];
+    return { deal, stored: storedId ? { id: storedId } : undefined };
+  }
+  const removal = event.type === 'deal.deleted' || event.type === 'deal.merged';
+  const deal = await lockOrCreateDeal(tx, tenantId, source, crmDealId, !removal);
+  if (!deal) return undefined;
+  const stored = await tx
+    .insertInto('deal_events')
+    .values({
+      tenant_id: tenantId,
+      deal_id: deal.id,
+      source,
+      source_event_id: event.sourceEventId,
+      type: event.type,
+      occurred_at: event.occurredAt,
+      payload: payloadOf(event),
+      outcome: 'applied',
+    })
+    .onConflict((oc) => oc.columns(['tenant_id', 'source', 'source_event_id']).doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  return { deal, stored };
+}
+
+/**
  * Records one normalized deal event and settles the deal's commissions. Dedupes on (source,
  * sourceEventId); creates the deal on first sight; applies each changed field only when the event
  * is newer than what that field reflects (`field_times`), so the latest occurredAt decides whatever
@@ -42,26 +94,9 @@ export async function recordDealEvent(
   event: NormalizedDealEvent,
   options: RecordOptions = {},
 ): Promise<RecordResult> {
-  const removal = event.type === 'deal.deleted' || event.type === 'deal.merged';
-  const deal = await lockOrCreateDeal(tx, event.tenantId, event.source, event.crmDealId, !removal);
-  if (!deal) return { outcome: 'unknown_deal', deal: null };
-
-  const stored = await tx
-    .insertInto('deal_events')
-    .values({
-      tenant_id: event.tenantId,
-      deal_id: deal.id,
-      source: event.source,
-      source_event_id: event.sourceEventId,
-      type: event.type,
-      occurred_at: event.occurredAt,
-      payload: payloadOf(event),
-      // The usual outcome, so the usual path needs no second write; the others overwrite it.
-      outcome: 'applied',
-    })
-    .onConflict((oc) => oc.columns(['tenant_id', 'source', 'source_event_id']).doNothing())
-    .returning('id')
-    .executeTakeFirst();
+  const locked = await lockDealAndStoreEvent(tx, event);
+  if (!locked) return { outcome: 'unknown_deal', deal: null };
+  const { deal, stored } = locked;
   if (!stored) return { outcome: 'duplicate', deal };
   const setOutcome = (outcome: string) =>
     tx
@@ -205,7 +240,7 @@ async function announce(
     currency: after.currency,
   };
   const base = { tenantId: after.tenant_id, subjectId: after.id, occurredAt: event.occurredAt };
-  await publishEvent(tx, { ...base, type: 'deal.stage_changed', data });
+  const events: NewDomainEvent[] = [{ ...base, type: 'deal.stage_changed', data }];
   if (after.stage_category === 'won' && before.stage_category !== 'won') {
     const sums = new Map<string, { partnerId: string; amount: bigint; currency: string }>();
     for (const line of owed) {
@@ -215,6 +250,7 @@ async function announce(
       sums.set(key, sum);
     }
     const commissions = [...sums.values()].map((s) => ({ ...s, amount: s.amount.toString() }));
-    await publishEvent(tx, { ...base, type: 'deal.won', data: { ...data, commissions } });
+    events.push({ ...base, type: 'deal.won', data: { ...data, commissions } });
   }
+  await publishEvents(tx, events);
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Db, DbOrTx } from '../db/database.ts';
-import { enqueueJob } from '../jobs/enqueue.ts';
+import { enqueueJob, enqueueJobs } from '../jobs/enqueue.ts';
 import type { Services } from '../services.ts';
 import { deliverDomainEventJob } from './domain-event.job.ts';
 
@@ -25,17 +25,25 @@ export type EventSubscriber = (
 ) => Promise<void>;
 export type EventSubscribers = ReadonlyMap<string, EventSubscriber[]>;
 
-/** Publishes a domain event through the outbox, in the transaction of the change it announces. */
-export async function publishEvent(
-  db: DbOrTx,
-  event: Omit<DomainEvent, 'id' | 'occurredAt'> & { id?: string; occurredAt?: Date },
-): Promise<void> {
-  await enqueueJob(db, deliverDomainEventJob, {
+export type NewDomainEvent = Omit<DomainEvent, 'id' | 'occurredAt'> & { id?: string; occurredAt?: Date };
+
+function domainEventOf(event: NewDomainEvent): DomainEvent {
+  return {
     id: event.id ?? randomUUID(),
     type: event.type,
     tenantId: event.tenantId,
     subjectId: event.subjectId,
     occurredAt: (event.occurredAt ?? new Date()).toISOString(),
     data: JSON.parse(JSON.stringify(event.data, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))),
-  });
+  };
+}
+
+/** Publishes a domain event through the outbox, in the transaction of the change it announces. */
+export async function publishEvent(db: DbOrTx, event: NewDomainEvent): Promise<void> {
+  await enqueueJob(db, deliverDomainEventJob, domainEventOf(event));
+}
+
+/** Several domain events in one statement, in the transaction of the change they announce. */
+export async function publishEvents(db: DbOrTx, events: NewDomainEvent[]): Promise<void> {
+  await enqueueJobs(db, deliverDomainEventJob, events.map(domainEventOf));
 }

@@ -17,18 +17,31 @@ export async function enqueueJob<P>(
   payload: P,
   options: EnqueueOptions = {},
 ): Promise<boolean> {
-  assertPayload(job, payload);
-  const dedupId = job.dedupId?.(payload) ?? null;
+  return (await enqueueJobs(db, job, [payload], options)) > 0;
+}
+
+/** Several jobs of one kind in one statement (one round trip); returns how many were new. */
+export async function enqueueJobs<P>(
+  db: DbOrTx,
+  job: JobDefinition<P>,
+  payloads: P[],
+  options: EnqueueOptions = {},
+): Promise<number> {
+  if (payloads.length === 0) return 0;
+  for (const payload of payloads) assertPayload(job, payload);
+  const availableAt = options.delayMs ? { available_at: new Date(Date.now() + options.delayMs) } : {};
   const result = await db
     .insertInto('outbox')
-    .values({
-      job_name: job.name,
-      queue: job.queue,
-      payload: JSON.stringify(payload),
-      dedup_id: dedupId,
-      ...(options.delayMs ? { available_at: new Date(Date.now() + options.delayMs) } : {}),
-    })
+    .values(
+      payloads.map((payload) => ({
+        job_name: job.name,
+        queue: job.queue,
+        payload: JSON.stringify(payload),
+        dedup_id: job.dedupId?.(payload) ?? null,
+        ...availableAt,
+      })),
+    )
     .onConflict((oc) => oc.columns(['job_name', 'dedup_id']).doNothing())
     .executeTakeFirst();
-  return (result.numInsertedOrUpdatedRows ?? 0n) > 0n;
+  return Number(result.numInsertedOrUpdatedRows ?? 0n);
 }
