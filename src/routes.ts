@@ -8,6 +8,7 @@ import { crmConnectionRoutes } from './crm/crm-connection.routes.ts';
 import { hubspotOauthRoutes } from './crm/hubspot/hubspot-oauth.routes.ts';
 import { hubspotWebhookRoutes } from './crm/hubspot/hubspot-webhook.routes.ts';
 import { salesforceChangeCaptureRoutes } from './crm/salesforce/salesforce-change-capture.routes.ts';
+import { salesforceOauthRoutes } from './crm/salesforce/salesforce-oauth.routes.ts';
 import { stageMappingRoutes } from './crm/stage-mapping.routes.ts';
 import { dealRoutes } from './deals/deal.routes.ts';
 import { partnerLinkRoutes } from './links/partner-link.routes.ts';
@@ -51,6 +52,7 @@ export const pageRoutes: Routes[] = [
   portalRoutes as Routes,
   hubspotOauthRoutes as Routes,
   hubspotWebhookRoutes as Routes,
+  salesforceOauthRoutes as Routes,
   inboundEmailRoutes as Routes,
   emailPages as Routes,
 ];

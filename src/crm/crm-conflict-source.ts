@@ -3,7 +3,7 @@ import { companyDomainOfEmail, registrableDomain } from '../registrations/domain
 import type { ConflictSource } from '../registrations/registration-conflicts.ts';
 import type { Services } from '../services.ts';
 import { findConnection } from './crm-connection.repository.ts';
-import { hubspotConnector } from './hubspot/hubspot-connector.ts';
+import { crmConnectorFor } from './crm-vendors.ts';
 
 /** A registration waits this long for the CRM at most; past it the check goes on without it. */
 export const CRM_CHECK_TIMEOUT_MS = 3_000;
@@ -18,7 +18,7 @@ export interface OpenDealsAnswer {
 /**
  * The CRM's open deals for a prospect, asked BEFORE the submit transaction: an HTTP call never
  * runs while the prospect's advisory locks (or any transaction) are held. `undefined` when the
- * tenant has no connected HubSpot; a HubSpot failure or timeout answers `unavailable` with no
+ * tenant has no connected CRM; a CRM failure or timeout answers `unavailable` with no
  * deals, so a registration is never blocked by the CRM. Pass `conflictSourceOf(answer)` to
  * submitRegistration and record `answer.crmCheck` with the check.
  */
@@ -31,8 +31,10 @@ export async function askCrmForOpenDeals(
 ): Promise<OpenDealsAnswer | undefined> {
   if (!prospect.domain && !prospect.email) return undefined;
   const connection = await findConnection(db, tenantId);
-  if (connection?.crm_kind !== 'hubspot' || connection.status !== 'connected') return undefined;
-  const connector = hubspotConnector(db, services, tenantId);
+  if (connection?.status !== 'connected') return undefined;
+  // A person is waiting on the registration: the call may spend the last of an org's allowance.
+  const connector = await crmConnectorFor(db, services, tenantId, { priority: 'interactive' });
+  if (!connector) return undefined;
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), timeoutMs);
@@ -56,9 +58,9 @@ export function conflictSourceOf(answer: OpenDealsAnswer): ConflictSource {
 
 /**
  * What a registration entry point adds to submitRegistration's context, asked before its
- * transaction: HubSpot's open deals on the prospect's domain (from the website, else the contact's
- * company mailbox) or contact email, and whether HubSpot could answer. Empty for tenants without a
- * connected HubSpot.
+ * transaction: the CRM's open deals on the prospect's domain (from the website, else the contact's
+ * company mailbox) or contact email, and whether the CRM could answer. Empty for tenants without a
+ * connected CRM.
  */
 export async function crmSubmitContext(
   db: Db,

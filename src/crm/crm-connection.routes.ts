@@ -1,13 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppDeps } from '../app.ts';
-import { requireStaff, staffActor } from '../auth/authenticate.ts';
+import { writeAudit } from '../audit/audit.repository.ts';
+import { auditContext, requireStaff, staffActor } from '../auth/authenticate.ts';
 import { AppError } from '../errors/app-error.ts';
 import { idempotentWrite } from '../http/idempotency.ts';
 import { findConnection, openTokens } from './crm-connection.repository.ts';
+import type { CrmConnectionRow } from './crm-connection.table.ts';
 import { markDisconnected } from './crm-disconnect.ts';
-import { uninstallHubspotApp } from './hubspot/hubspot-oauth.auth.ts';
-import { hubspotAuthFor } from './hubspot/hubspot-tokens.ts';
+import { crmConnectorFor, revokeAtCrm } from './crm-vendors.ts';
 
 const Errors = {
   400: { $ref: 'ErrorResponse#' },
@@ -22,14 +23,111 @@ const Connection = Type.Object({
   accountId: Type.String(),
   status: Type.String(),
   scopes: Type.Array(Type.String()),
+  /** Salesforce's instance URL; null for HubSpot. */
+  instanceUrl: Type.Union([Type.String(), Type.Null()]),
   connectedAt: Type.String(),
   disconnectedAt: Type.Union([Type.String(), Type.Null()]),
   disconnectReason: Type.Union([Type.String(), Type.Null()]),
 });
 
-/** The tenant's CRM connection: its state, and the admin's disconnect (optionally uninstalling the app). */
+const FieldCheck = Type.Object({
+  /** False when the CRM could not be asked (not connected, unavailable): see `problem`. */
+  checked: Type.Boolean(),
+  /** Our deal properties/fields created by this check (HubSpot); Salesforce's are deployed, never created. */
+  created: Type.Array(Type.String()),
+  /** Our fields the CRM lacks (or has in a shape we cannot use): deploy crm-extensions/salesforce. */
+  missing: Type.Array(Type.String()),
+  problem: Type.Union([Type.String(), Type.Null()]),
+});
+
+const ConnectionWithFields = Type.Intersect([Connection, Type.Object({ fields: FieldCheck })]);
+
+function connectionView(row: CrmConnectionRow) {
+  return {
+    crmKind: row.crm_kind,
+    accountId: row.account_id,
+    status: row.status,
+    scopes: row.scopes,
+    instanceUrl: row.instance_url,
+    connectedAt: row.connected_at.toISOString(),
+    disconnectedAt: row.disconnected_at?.toISOString() ?? null,
+    disconnectReason: row.disconnect_reason,
+  };
+}
+
+const unchecked = (problem: string) => ({ checked: false, created: [], missing: [], problem });
+
+/**
+ * The tenant's CRM connection: its state and our fields there, the admin's field check, and the
+ * admin's disconnect (optionally uninstalling the app).
+ */
 export const crmConnectionRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (app, { deps }) => {
   const admin = requireStaff(deps, ['admin']);
+  const managers = requireStaff(deps, ['program_manager']);
+
+  app.get(
+    '/crm/connection',
+    {
+      preHandler: managers,
+      schema: {
+        tags: ['crm'],
+        summary: "The CRM connection and which of our deal fields the CRM lacks (reads the CRM's schema)",
+        response: { 200: ConnectionWithFields, ...Errors },
+      },
+    },
+    async (request) => {
+      const { tenantId } = staffActor(request);
+      const row = await findConnection(deps.db, tenantId);
+      if (!row) throw new AppError('not_found', 'This tenant has no CRM connection');
+      if (row.status !== 'connected')
+        return { ...connectionView(row), fields: unchecked('The CRM is not connected') };
+      const connector = await crmConnectorFor(deps.db, deps.services, tenantId, { priority: 'interactive' });
+      const missing = connector
+        ? await connector.missingProperties()
+        : { ok: false as const, error: { message: 'no CRM' } };
+      return {
+        ...connectionView(row),
+        fields: missing.ok
+          ? { checked: true, created: [], missing: missing.value, problem: null }
+          : unchecked(missing.error.message),
+      };
+    },
+  );
+
+  app.post(
+    '/crm/fields/check',
+    {
+      preHandler: admin,
+      schema: {
+        tags: ['crm'],
+        summary:
+          'Check our deal fields in the CRM: create what the CRM lets us, list what is missing (admin)',
+        description:
+          'HubSpot: missing deal properties are created. Salesforce: custom fields are metadata an app cannot create; deploy `crm-extensions/salesforce` and check again.',
+        body: Type.Optional(Type.Object({}, { additionalProperties: false })),
+        response: { 200: FieldCheck, ...Errors },
+      },
+    },
+    async (request) => {
+      const actor = staffActor(request);
+      const row = await findConnection(deps.db, actor.tenantId);
+      if (!row) throw new AppError('not_found', 'This tenant has no CRM connection');
+      if (row.status !== 'connected') return unchecked('The CRM is not connected');
+      const connector = await crmConnectorFor(deps.db, deps.services, actor.tenantId, {
+        priority: 'interactive',
+      });
+      const checked = connector ? await connector.ensureProperties() : undefined;
+      if (!checked?.ok) return unchecked(checked ? checked.error.message : 'no CRM');
+      if (checked.value.created.length > 0)
+        await writeAudit(deps.db, auditContext(request), {
+          action: 'crm.fields_created',
+          subjectType: 'tenant',
+          subjectId: actor.tenantId,
+          after: { created: checked.value.created },
+        });
+      return { checked: true, created: checked.value.created, missing: checked.value.missing, problem: null };
+    },
+  );
 
   app.post(
     '/crm/disconnect',
@@ -39,7 +137,7 @@ export const crmConnectionRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> =
         tags: ['crm'],
         summary: 'Disconnect the CRM: revoke and delete its tokens (admin)',
         description:
-          'The tenant stops syncing (status `disconnected`); its data stays. With `uninstall: true` the app is also removed from the HubSpot account. Reinstalling reconnects.',
+          'The tenant stops syncing (status `disconnected`); its data stays. The refresh token is revoked at the CRM. With `uninstall: true` the app is also removed from the HubSpot account (a Salesforce org admin removes the app in Setup). Reinstalling reconnects.',
         body: Type.Object(
           { uninstall: Type.Optional(Type.Boolean({ default: false })) },
           { additionalProperties: false },
@@ -51,18 +149,15 @@ export const crmConnectionRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> =
       const actor = staffActor(request);
       const row = await findConnection(deps.db, actor.tenantId);
       if (!row) throw new AppError('not_found', 'This tenant has no CRM connection');
-      // Best effort at HubSpot first: a token HubSpot still honours is the one worth revoking, and
-      // our own copy is deleted below whatever HubSpot answers.
+      // Best effort at the CRM first: a token the CRM still honours is the one worth revoking, and
+      // our own copy is deleted below whatever the CRM answers.
       const tokens =
         row.status === 'revoked' ? undefined : openTokens(deps.services.secrets.tokenEncryptionKey, row);
-      if (tokens && row.crm_kind === 'hubspot' && deps.config.hubspotClientId) {
-        if (request.body.uninstall) {
-          const removed = await uninstallHubspotApp(deps.config, tokens.accessToken);
-          if (!removed.ok) request.log.warn({ error: removed.error }, 'hubspot uninstall failed');
-        }
-        const revoked = await hubspotAuthFor(deps.services).revoke({ refreshToken: tokens.refreshToken });
-        if (!revoked.ok)
-          request.log.warn({ error: revoked.error }, 'hubspot refresh token revocation failed');
+      if (tokens) {
+        const problems = await revokeAtCrm(deps.services, row, tokens, {
+          uninstall: request.body.uninstall ?? false,
+        });
+        for (const { step, error } of problems) request.log.warn({ error }, `${step} failed`);
       }
       const { body } = await idempotentWrite(deps.db, request, actor.tenantId, async (tx) => {
         await markDisconnected(
@@ -74,18 +169,7 @@ export const crmConnectionRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> =
         );
         const after = await findConnection(tx, actor.tenantId);
         if (!after) throw new AppError('not_found', 'This tenant has no CRM connection');
-        return {
-          status: 200,
-          body: {
-            crmKind: after.crm_kind,
-            accountId: after.account_id,
-            status: after.status,
-            scopes: after.scopes,
-            connectedAt: after.connected_at.toISOString(),
-            disconnectedAt: after.disconnected_at?.toISOString() ?? null,
-            disconnectReason: after.disconnect_reason,
-          },
-        };
+        return { status: 200, body: connectionView(after) };
       });
       return body;
     },

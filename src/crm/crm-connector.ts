@@ -53,6 +53,8 @@ export interface CrmCredentials {
   scopes: string[];
   /** Salesforce `instance_url`; HubSpot: null. */
   instanceUrl: string | null;
+  /** Who authorised the install, when the token answer says (Salesforce: the user id in `id`). */
+  userId?: string | null;
 }
 
 export interface CrmAuth {
@@ -247,6 +249,13 @@ export interface CrmConnector {
   readonly kind: CrmKind;
   /** The CRM account (portal id / org id) this connection is for. */
   readonly accountId: string | null;
+  /** Calls this connector made, and how many the CRM (or our limiter) held back. */
+  readonly stats: { calls: number; rateLimited: number };
+  /**
+   * Most results one modified-since query pages through (HubSpot search: 10,000); past it the
+   * caller starts a new query from the newest instant read. Null: no cap.
+   */
+  readonly searchResultCap: number | null;
 
   /**
    * Creates our custom properties/fields (and their group) when missing and the CRM lets an app

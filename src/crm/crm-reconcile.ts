@@ -2,21 +2,19 @@ import type { Db, Tx } from '../db/database.ts';
 import type { NormalizedDealEvent } from '../deals/deal-event.ts';
 import { recordDealEvent } from '../deals/deal-events.ts';
 import type { Services } from '../services.ts';
-import type { CrmDeal, CrmResult, ModifiedDealsPage } from './crm-connector.ts';
-import { type HubspotConnector, hubspotConnector } from './hubspot/hubspot-connector.ts';
+import type { CrmConnector, CrmDeal, CrmKind, CrmResult, ModifiedDealsPage } from './crm-connector.ts';
+import { crmConnectorFor } from './crm-vendors.ts';
 import { decimalToMinor, toDay } from './hubspot/hubspot-deal-events.ts';
 import { listStageMappings, syncStageMappings } from './stage-mapping.repository.ts';
 import type { StageCategory } from './stage-mapping.table.ts';
 
-/** Search answers at most 10,000 results per query: past that, a new query starts where we are. */
-const SEARCH_RESULT_CAP = 10_000;
 /** Search is eventually consistent: each incremental run re-reads a little before its cursor. */
 export const RECONCILE_OVERLAP_MS = 5 * 60_000;
 
 export interface ReconcileReport {
   deals: number;
   outcomes: Record<string, number>;
-  /** HubSpot calls made, and how many HubSpot answered with 429. */
+  /** CRM calls made, and how many were held back (HubSpot 429, Salesforce's allowance). */
   calls: number;
   rateLimited: number;
   /** The newest last-modified instant seen (the next incremental cursor). */
@@ -32,7 +30,7 @@ class StageCategories {
   constructor(
     private readonly db: Db,
     private readonly tenantId: string,
-    private readonly connector: HubspotConnector,
+    private readonly connector: CrmConnector,
   ) {}
 
   private async load() {
@@ -48,7 +46,7 @@ class StageCategories {
   async of(stageId: string): Promise<{ id: string; category: StageCategory; label?: string }> {
     if (!this.map) await this.load();
     if (!this.map!.has(stageId) && !this.refreshed) {
-      // A stage added in HubSpot since the install: read the pipelines again, once per run.
+      // A stage added in the CRM since the install: read the pipelines again, once per run.
       this.refreshed = true;
       const pipelines = await this.connector.listPipelines();
       if (pipelines.ok) {
@@ -62,11 +60,12 @@ class StageCategories {
 }
 
 /**
- * A deal as HubSpot holds it now, as the same normalized event a webhook-fetched deal makes: a
- * snapshot at its last-modified instant. The source event id is the deal and that instant, so
- * reading an unchanged deal again records nothing.
+ * A deal as the CRM holds it now, as the same normalized event a webhook- or change-event-fetched
+ * deal makes: a snapshot at its last-modified instant. The source event id is the deal and that
+ * instant, so reading an unchanged deal again records nothing.
  */
 async function snapshotEvent(
+  source: CrmKind,
   tenantId: string,
   deal: CrmDeal,
   currency: string,
@@ -76,7 +75,7 @@ async function snapshotEvent(
   const amount = deal.amount === null ? null : decimalToMinor(deal.amount, dealCurrency);
   return {
     tenantId,
-    source: 'hubspot',
+    source,
     sourceEventId: `reconcile:${deal.id}:${deal.modifiedAt.getTime()}`,
     crmDealId: deal.id,
     occurredAt: deal.modifiedAt,
@@ -93,13 +92,13 @@ async function snapshotEvent(
 }
 
 /** The deals of this page we already mirror (before the page is recorded). */
-async function knownDeals(tx: Tx, tenantId: string, deals: CrmDeal[]): Promise<Set<string>> {
+async function knownDeals(tx: Tx, source: CrmKind, tenantId: string, deals: CrmDeal[]): Promise<Set<string>> {
   if (deals.length === 0) return new Set();
   const rows = await tx
     .selectFrom('deals')
     .select('crm_deal_id')
     .where('tenant_id', '=', tenantId)
-    .where('source', '=', 'hubspot')
+    .where('source', '=', source)
     .where(
       'crm_deal_id',
       'in',
@@ -122,7 +121,7 @@ async function walk(
   tenantId: string,
   mode: WalkMode,
   nextPage: (
-    connector: HubspotConnector,
+    connector: CrmConnector,
     report: ReconcileReport,
   ) => Promise<CrmResult<ModifiedDealsPage> | null>,
   onProgress?: ProgressListener,
@@ -132,8 +131,9 @@ async function walk(
     .select(['currency'])
     .where('id', '=', tenantId)
     .executeTakeFirst();
-  if (!tenant) return { ok: false, error: { kind: 'not_connected', message: `no tenant ${tenantId}` } };
-  const connector = hubspotConnector(db, services, tenantId);
+  const connector = tenant ? await crmConnectorFor(db, services, tenantId, { priority: 'background' }) : null;
+  if (!tenant || !connector)
+    return { ok: false, error: { kind: 'not_connected', message: `no CRM tenant ${tenantId}` } };
   const stages = new StageCategories(db, tenantId, connector);
   const report: ReconcileReport = {
     deals: 0,
@@ -144,8 +144,8 @@ async function walk(
   };
   let total: number | null = null;
   const finish = () => {
-    report.calls = connector.caller.stats.calls;
-    report.rateLimited = connector.caller.stats.rateLimited;
+    report.calls = connector.stats.calls;
+    report.rateLimited = connector.stats.rateLimited;
   };
   for (;;) {
     const page = await nextPage(connector, report);
@@ -157,10 +157,10 @@ async function walk(
     total = page.value.total ?? total;
     const events: NormalizedDealEvent[] = [];
     for (const deal of page.value.deals)
-      events.push(await snapshotEvent(tenantId, deal, tenant.currency, stages));
+      events.push(await snapshotEvent(connector.kind, tenantId, deal, tenant.currency, stages));
     // One transaction per page: a crash loses at most a page, which the next run reads again.
     await db.transaction().execute(async (tx) => {
-      const known = await knownDeals(tx, tenantId, page.value.deals);
+      const known = await knownDeals(tx, connector.kind, tenantId, page.value.deals);
       for (const event of events) {
         const notify = mode === 'reconcile' && known.has(event.crmDealId);
         const result = await recordDealEvent(tx, services, event, { notify });
@@ -179,7 +179,7 @@ async function walk(
   return { ok: true, value: report };
 }
 
-/** Every deal of the portal (list API, 100 per call), recorded as snapshots. */
+/** Every deal of the CRM account (HubSpot's list API, Salesforce by Id), recorded as snapshots. */
 export function backfillDeals(db: Db, services: Services, tenantId: string, onProgress?: ProgressListener) {
   let after: string | null = null;
   let done = false;
@@ -202,8 +202,8 @@ export function backfillDeals(db: Db, services: Services, tenantId: string, onPr
 }
 
 /**
- * Deals modified at or after `since`, through the search API (its own limit), oldest first. Past
- * search's 10,000-result cap the query starts again from the newest instant read.
+ * Deals modified at or after `since`, oldest first (HubSpot's search API, Salesforce's
+ * SystemModstamp). Past a CRM's search result cap the query starts again from the newest instant read.
  */
 export function reconcileDealsSince(db: Db, services: Services, tenantId: string, since: Date) {
   let from = since;
@@ -216,9 +216,9 @@ export function reconcileDealsSince(db: Db, services: Services, tenantId: string
     if (!page.ok) return page;
     after = page.value.after;
     if (after === null) done = true;
-    else if (Number(after) + limit > SEARCH_RESULT_CAP) {
+    else if (connector.searchResultCap !== null && Number(after) + limit > connector.searchResultCap) {
       const newest = page.value.deals.at(-1)?.modifiedAt ?? report.newestModifiedAt;
-      // More than 10,000 deals modified in one millisecond cannot be paged: stop rather than loop.
+      // More deals than the cap modified in one millisecond cannot be paged: stop rather than loop.
       if (!newest || newest.getTime() <= from.getTime()) done = true;
       else {
         from = newest;

@@ -1,25 +1,25 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.ts';
 import type { Services } from '../services.ts';
-import type { CrmFailure, CrmResult } from './crm-connector.ts';
-import { type HubspotConnector, hubspotConnector } from './hubspot/hubspot-connector.ts';
+import type { CrmConnector, CrmFailure, CrmResult } from './crm-connector.ts';
+import { crmConnectorFor } from './crm-vendors.ts';
 
 /**
  * The connector a CRM job writes through, or undefined when the tenant has nothing to write to:
- * not a HubSpot tenant, or disconnected/uninstalled (its CRM jobs then finish without work).
+ * no CRM, or disconnected/uninstalled (its CRM jobs then finish without work).
  */
 export async function crmTarget(
   db: Db,
   services: Services,
   tenantId: string,
-): Promise<HubspotConnector | undefined> {
+): Promise<CrmConnector | undefined> {
   const tenant = await db
     .selectFrom('tenants')
-    .select(['crm_kind', 'status'])
+    .select(['status'])
     .where('id', '=', tenantId)
     .executeTakeFirst();
-  if (tenant?.crm_kind !== 'hubspot' || tenant.status !== 'active') return undefined;
-  return hubspotConnector(db, services, tenantId);
+  if (tenant?.status !== 'active') return undefined;
+  return (await crmConnectorFor(db, services, tenantId)) ?? undefined;
 }
 
 /** A CRM failure worth another attempt of the job (the queue's backoff decides when). */
@@ -32,7 +32,7 @@ export class CrmRetryableError extends Error {
 
 /**
  * The value, or undefined when the tenant is no longer connected (the job stops without work);
- * any other failure throws, so the job runs again with its backoff (a rate limit, HubSpot down, a
+ * any other failure throws, so the job runs again with its backoff (a rate limit, the CRM down, a
  * refused token before the refresh marked the tenant disconnected).
  */
 export function valueOrRetry<T>(result: CrmResult<T>, log: Logger, what: string): T | undefined {

@@ -33,7 +33,7 @@ export function registerCrmCommands(program: Command): void {
   crm
     .command('backfill')
     .description(
-      "read every deal of the tenant's HubSpot portal into the deals mirror (same events as webhooks)",
+      "read every deal of the tenant's CRM (HubSpot portal, Salesforce org) into the deals mirror (same events as webhooks and change events)",
     )
     .requiredOption('--tenant <id>', 'the tenant to backfill')
     .action((options: { tenant: string }) =>
@@ -47,8 +47,7 @@ export function registerCrmCommands(program: Command): void {
           .where('id', '=', options.tenant.toLowerCase())
           .executeTakeFirst();
         if (!tenant) throw new UsageError(`no tenant ${options.tenant}`);
-        if (tenant.crm_kind !== 'hubspot')
-          throw new UsageError(`tenant ${options.tenant} is not connected to HubSpot`);
+        if (tenant.crm_kind === 'none') throw new UsageError(`tenant ${options.tenant} has no CRM`);
         const progress = progressReporter();
         const started = Date.now();
         const result = await backfillDeals(runtime.db, runtime.services, options.tenant.toLowerCase(), (p) =>
@@ -65,7 +64,7 @@ export function registerCrmCommands(program: Command): void {
         console.log(
           `backfilled ${deals} deals in ${seconds} s (${Object.entries(outcomes)
             .map(([k, v]) => `${v} ${k}`)
-            .join(', ')}); ${calls} HubSpot calls, ${rateLimited} answered 429`,
+            .join(', ')}); ${calls} CRM calls, ${rateLimited} held back by rate limits`,
         );
       }),
     );

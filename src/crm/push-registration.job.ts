@@ -86,7 +86,7 @@ export const pushRegistrationJob = defineJob({
           tx,
           {
             tenantId: registration.tenant_id,
-            source: 'hubspot',
+            source: connector.kind,
             crmDealId: linked.dealId,
             registrationId: registration.id,
             name: registration.company_name,

@@ -3,7 +3,7 @@ import { enqueueJob } from '../jobs/enqueue.ts';
 import { defineJob } from '../jobs/job.ts';
 import { reconcileTenantDealsJob } from './reconcile-tenant-deals.job.ts';
 
-/** Scheduled: one reconciliation job per connected HubSpot tenant, each retrying on its own. */
+/** Scheduled: one reconciliation job per connected CRM tenant, each retrying on its own. */
 export const reconcileDealsJob = defineJob({
   name: 'crm.reconcile-deals',
   queue: 'crm',
@@ -15,7 +15,7 @@ export const reconcileDealsJob = defineJob({
       .selectFrom('tenants')
       .innerJoin('crm_connections', 'crm_connections.tenant_id', 'tenants.id')
       .select('tenants.id')
-      .where('tenants.crm_kind', '=', 'hubspot')
+      .where('tenants.crm_kind', 'in', ['hubspot', 'salesforce'])
       .where('tenants.status', '=', 'active')
       .where('crm_connections.status', '=', 'connected')
       .execute();

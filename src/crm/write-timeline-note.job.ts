@@ -32,7 +32,7 @@ export const writeTimelineNoteJob = defineJob({
         .select(['crm_deal_id'])
         .where('tenant_id', '=', tenantId)
         .where('id', '=', note.deal_id)
-        .where('source', '=', 'hubspot')
+        .where('source', '=', connector.kind)
         .executeTakeFirst();
       crmDealId = deal?.crm_deal_id ?? null;
     }

@@ -6,7 +6,10 @@ import { notificationEmailOf } from './notify-note-owner.job.ts';
 
 const CRM_NAMES: Record<string, string> = { hubspot: 'HubSpot', salesforce: 'Salesforce' };
 /** Install pages an admin reconnects from; a CRM missing here gets no link rather than a wrong one. */
-const RECONNECT_PATHS: Record<string, string> = { hubspot: '/oauth/hubspot/install' };
+const RECONNECT_PATHS: Record<string, string> = {
+  hubspot: '/oauth/hubspot/install',
+  salesforce: '/oauth/salesforce/install',
+};
 
 function formatWhen(iso: string, timeZone: string): string {
   const date = new Date(iso);

@@ -124,6 +124,19 @@ async function acmeStage(w: AuthzWorld): Promise<{ pipelineId: string; stageId: 
   return { pipelineId: 'default', stageId: 'closedwon' };
 }
 
+/** A HubSpot connection row for Acme (no tokens: the CRM is never reached). */
+async function acmeCrmConnection(w: AuthzWorld): Promise<void> {
+  await w.db
+    .insertInto('crm_connections')
+    .values({
+      tenant_id: w.acme.t.tenant.id,
+      crm_kind: 'hubspot',
+      account_id: `authz-${w.acme.t.tenant.id}`,
+    })
+    .onConflict((oc) => oc.column('tenant_id').doNothing())
+    .execute();
+}
+
 async function acmeRetainer(w: AuthzWorld): Promise<string> {
   const row = await w.db
     .insertInto('retainer_agreements')
@@ -431,16 +444,16 @@ export const ENDPOINTS: Endpoint[] = [
     url: '/crm/salesforce/change-capture',
     payload: { mode: 'polling' },
   })),
+  staff('GET', '/crm/connection', MANAGERS, 200, NOT_FOUND, async (w) => {
+    await acmeCrmConnection(w);
+    return { url: '/crm/connection' };
+  }),
+  staff('POST', '/crm/fields/check', ADMIN, 200, NOT_FOUND, async (w) => {
+    await acmeCrmConnection(w);
+    return { url: '/crm/fields/check', payload: {} };
+  }),
   staff('POST', '/crm/disconnect', ADMIN, 200, NOT_FOUND, async (w) => {
-    await w.db
-      .insertInto('crm_connections')
-      .values({
-        tenant_id: w.acme.t.tenant.id,
-        crm_kind: 'hubspot',
-        account_id: `authz-${w.acme.t.tenant.id}`,
-      })
-      .onConflict((oc) => oc.column('tenant_id').doNothing())
-      .execute();
+    await acmeCrmConnection(w);
     // The disconnect marks Acme disconnected: make it active again for the checks that follow.
     await w.db
       .updateTable('tenants')
@@ -550,6 +563,10 @@ export const PAGES: Record<string, string> = {
   'GET /oauth/hubspot/install':
     'public: redirects to HubSpot with a signed, expiring state (503 until HUBSPOT_CLIENT_ID is set)',
   'GET /oauth/hubspot/callback': 'public: signed state + HubSpot authorization code (503 until configured)',
+  'GET /oauth/salesforce/install':
+    'public: redirects to Salesforce with a signed, expiring state and a PKCE challenge (503 until SALESFORCE_CLIENT_ID is set)',
+  'GET /oauth/salesforce/callback':
+    'public: signed state taken once with its PKCE verifier + Salesforce authorization code (503 until configured)',
   'POST /webhooks/hubspot':
     'X-HubSpot-Signature-v3 over the raw body with the client secret, 5-minute window (503 until configured)',
 };

@@ -62,6 +62,8 @@ export function hubspotConnector(db: Db, services: Services, tenantId: string): 
 export class HubspotConnector implements CrmConnector {
   readonly kind = 'hubspot' as const;
   accountId: string | null = null;
+  /** Search answers at most 10,000 results per query. */
+  readonly searchResultCap = 10_000;
   private pipelines: CrmPipeline[] | undefined;
 
   constructor(
@@ -69,6 +71,10 @@ export class HubspotConnector implements CrmConnector {
     private readonly tenantId: string,
     readonly caller: HubspotCaller,
   ) {}
+
+  get stats() {
+    return this.caller.stats;
+  }
 
   private api<T>(request: (client: Client) => Promise<T>) {
     return this.caller.call('api', request);

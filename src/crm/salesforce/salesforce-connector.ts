@@ -54,6 +54,8 @@ type OpenDeal = { dealId: string; ownerType: 'direct' | 'partner' };
 export class SalesforceConnector implements CrmConnector {
   readonly kind = 'salesforce' as const;
   accountId: string | null = null;
+  /** The keyset cursor pages through any number of opportunities. */
+  readonly searchResultCap = null;
   private stagesRead: CrmPipeline[] | undefined;
 
   constructor(

@@ -138,6 +138,7 @@ export class SalesforceAuth implements CrmAuth {
       accountId: identity.orgId,
       scopes: (token.scope ?? '').split(' ').filter(Boolean),
       instanceUrl: token.instance_url,
+      userId: identity.userId,
     });
   }
 }

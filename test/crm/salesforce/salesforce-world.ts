@@ -39,7 +39,7 @@ export interface SalesforceWorld {
   install(
     query?: string,
     org?: LocalSalesforce,
-  ): Promise<{ status: number; body: string; tenantId: string; location: string }>;
+  ): Promise<{ status: number; body: string; tenantId: string; location: string; callback: string }>;
   close(): Promise<void>;
 }
 
@@ -108,19 +108,26 @@ export async function openSalesforceWorld(
     async install(query = '', target = org) {
       const start = await app.inject({ method: 'GET', url: `/oauth/salesforce/install${query}` });
       if (start.statusCode !== 302)
-        return { status: start.statusCode, body: start.body, tenantId: '', location: '' };
+        return { status: start.statusCode, body: start.body, tenantId: '', location: '', callback: '' };
       const location = start.headers.location as string;
       // The admin approves on the org's login page, which redirects back with the code.
       const approved = await fetch(location, { redirect: 'manual' });
       const callback = new URL(approved.headers.get('location') as string);
-      const page = await app.inject({ method: 'GET', url: `${callback.pathname}${callback.search}` });
+      const back = `${callback.pathname}${callback.search}`;
+      const page = await app.inject({ method: 'GET', url: back });
       const tenant = await runtime.db
         .selectFrom('tenants')
         .select('id')
         .where('crm_kind', '=', 'salesforce')
         .where('crm_account_id', '=', target.orgId)
         .executeTakeFirst();
-      return { status: page.statusCode, body: page.body, tenantId: tenant?.id ?? '', location };
+      return {
+        status: page.statusCode,
+        body: page.body,
+        tenantId: tenant?.id ?? '',
+        location,
+        callback: back,
+      };
     },
     async close() {
       await app.close();
