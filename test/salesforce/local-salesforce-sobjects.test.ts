@@ -158,3 +158,38 @@ describe('local Salesforce sObject resources through jsforce', () => {
     });
   });
 });
+
+describe('local Salesforce /local routes (a sales rep by hand, not Salesforce)', () => {
+  it('creates and edits records as the sales user, with Salesforce validation', async () => {
+    const created = await fetch(`${sf.url}/local/sobjects/Opportunity`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(opportunity()),
+    });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+    const bad = await fetch(`${sf.url}/local/sobjects/Opportunity/${id}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ StageName: 'Nope' }),
+    });
+    expect(bad.status).toBe(400);
+    expect((await bad.json()) as unknown[]).toMatchObject([
+      { errorCode: 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST' },
+    ]);
+    const won = await fetch(`${sf.url}/local/sobjects/Opportunity/${id}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ StageName: 'Closed Won' }),
+    });
+    expect(won.status).toBe(204);
+    expect(sf.records('Opportunity')[0]).toMatchObject({
+      StageName: 'Closed Won',
+      LastModifiedById: sf.state.salesUserId,
+    });
+    expect(sf.changeEvents().map((e) => e.data.payload.ChangeEventHeader.changeType)).toEqual([
+      'CREATE',
+      'UPDATE',
+    ]);
+  });
+});

@@ -167,6 +167,11 @@ export class LocalSalesforceState extends EventEmitter {
     }
   }
 
+  /** A sales rep's edit in the Salesforce UI: its own transaction, an empty changeOrigin. */
+  userWrite<T>(work: (ctx: WriteContext) => T): T {
+    return this.write(this.salesUserId, '', work);
+  }
+
   commit(ctx: WriteContext): void {
     if (ctx.tx.changes.length > 0) this.emit('commit', ctx);
   }

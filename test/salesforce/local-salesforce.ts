@@ -1,6 +1,7 @@
 import Fastify from 'fastify';
 import { limitInfo, localSalesforceApi } from './local-salesforce-api.ts';
 import { CometdServer, localSalesforceCometd } from './local-salesforce-cometd.ts';
+import { localSalesforceControl } from './local-salesforce-control.ts';
 import { type ChangeEvent, ChangeEventLog } from './local-salesforce-events.ts';
 import { localSalesforceOauth } from './local-salesforce-oauth.ts';
 import type { CustomFieldInput } from './local-salesforce-schema.ts';
@@ -71,7 +72,7 @@ export async function startLocalSalesforce(options: LocalSalesforceOptions = {})
     (_request, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
   );
   app.addHook('onRequest', async (request, reply) => {
-    if (!request.url.startsWith('/cometd/')) {
+    if (!request.url.startsWith('/cometd/') && !request.url.startsWith('/local/')) {
       const callOptions = request.headers['sforce-call-options'];
       state.stats.requests.push({
         method: request.method,
@@ -91,11 +92,10 @@ export async function startLocalSalesforce(options: LocalSalesforceOptions = {})
   await app.register(localSalesforceOauth, { state });
   await app.register(localSalesforceApi, { state });
   await app.register(localSalesforceCometd, { server: cometd });
+  await app.register(localSalesforceControl, { state });
   const address = await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });
   state.url = address;
 
-  const asUser = <T>(work: Parameters<LocalSalesforceState['write']>[2]) =>
-    state.write(state.salesUserId, '', work) as T;
   return {
     url: address,
     orgId: state.orgId,
@@ -104,10 +104,11 @@ export async function startLocalSalesforce(options: LocalSalesforceOptions = {})
     clientSecret: state.clientSecret,
     state,
     records: (sobject) => [...state.store.table(sobject).values()].map((r) => ({ ...r })),
-    userInsert: (sobject, fields) => asUser<string>((ctx) => state.store.insert(ctx, sobject, fields)),
-    userUpdate: (sobject, id, fields) => asUser<void>((ctx) => state.store.update(ctx, sobject, id, fields)),
-    userDelete: (sobject, id) => asUser<void>((ctx) => state.store.remove(ctx, sobject, id)),
-    userUndelete: (sobject, id) => asUser<void>((ctx) => state.store.undelete(ctx, sobject, id)),
+    userInsert: (sobject, fields) => state.userWrite((ctx) => state.store.insert(ctx, sobject, fields)),
+    userUpdate: (sobject, id, fields) =>
+      state.userWrite((ctx) => state.store.update(ctx, sobject, id, fields)),
+    userDelete: (sobject, id) => state.userWrite((ctx) => state.store.remove(ctx, sobject, id)),
+    userUndelete: (sobject, id) => state.userWrite((ctx) => state.store.undelete(ctx, sobject, id)),
     emitGap: (kind, recordIds) => state.emit('gap', kind, recordIds),
     failNext: (match, response) => {
       state.faults.push({ match, response });
