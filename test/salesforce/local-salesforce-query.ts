@@ -70,7 +70,7 @@ const typeName = (f: FieldSpec) =>
   f.type === 'datetime' ? 'dateTime' : isNumericType(f.type) ? 'double' : f.type;
 
 /** The comparable form of a literal for the field, or Salesforce's error for a mismatched literal. */
-function literalFor(f: FieldSpec, literal: Literal): unknown {
+function literalFor(f: FieldSpec, literal: Literal, like = false): unknown {
   if (literal.type === 'null') return null;
   const mismatch = () => {
     const quoted = isTextType(f.type) ? 'should be enclosed in quotes' : 'should not be enclosed in quotes';
@@ -85,7 +85,7 @@ function literalFor(f: FieldSpec, literal: Literal): unknown {
         throw new SalesforceError(400, 'INVALID_QUERY_FILTER_OPERATOR', `invalid ID field: ${literal.value}`);
       return toId18(literal.value).toLowerCase();
     }
-    return literal.value.toLowerCase();
+    return (like ? literal.value : plain(literal.value)).toLowerCase();
   }
   if (isNumericType(f.type)) {
     if (literal.type !== 'number') throw mismatch();
@@ -111,6 +111,21 @@ function comparable(f: FieldSpec, value: unknown): unknown {
   return value;
 }
 
+/** A LIKE pattern as a regular expression body: `%` any run, `_` one character, `\\%` and `\\_` literal. */
+function likePattern(pattern: string): string {
+  return (pattern.match(/\\[%_]|[\s\S]/g) ?? [])
+    .map((part) => {
+      if (part === '%') return '.*';
+      if (part === '_') return '.';
+      const literal = part.length === 2 ? part[1]! : part;
+      return literal.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    })
+    .join('');
+}
+
+/** Outside LIKE, `\\%` and `\\_` are plain characters. */
+const plain = (value: string) => value.replace(/\\([%_])/g, '$1');
+
 type Predicate = (record: SalesforceRecord) => boolean;
 
 function compile(state: LocalSalesforceState, spec: SObjectSpec, condition: Condition): Predicate {
@@ -129,15 +144,12 @@ function compile(state: LocalSalesforceState, spec: SObjectSpec, condition: Cond
     const wanted = condition.values.map((v) => literalFor(path.field, v));
     return (r) => wanted.includes(value(r)) !== condition.negated;
   }
-  const target = literalFor(path.field, condition.value);
   const { op } = condition;
+  const target = literalFor(path.field, condition.value, op === 'LIKE');
   if (op === 'LIKE') {
     if (!isTextType(path.field.type))
       throw invalidField(`invalid operator on field ${path.field.name}: LIKE`);
-    const pattern = String(target)
-      .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-      .replace(/%/g, '.*')
-      .replace(/_/g, '.');
+    const pattern = likePattern(String(target));
     const regex = new RegExp(`^${pattern}$`, 's');
     return (r) => typeof value(r) === 'string' && regex.test(value(r) as string);
   }

@@ -54,6 +54,17 @@ describe('local Salesforce SOQL', () => {
       ),
     ).toEqual(['Alpha', "D'Artagnan"]);
     expect(await names("SELECT Name FROM Opportunity WHERE Name LIKE 'd\\'art%'")).toEqual(["D'Artagnan"]);
+    const sale = sf.userInsert('Opportunity', {
+      Name: '100% off_x',
+      StageName: 'Prospecting',
+      CloseDate: '2026-01-01',
+    });
+    expect(await names("SELECT Name FROM Opportunity WHERE Name LIKE '%0\\% off\\_%'")).toEqual([
+      '100% off_x',
+    ]);
+    expect(await names("SELECT Name FROM Opportunity WHERE Name LIKE '%\\_'")).toEqual([]);
+    expect(await names("SELECT Name FROM Opportunity WHERE Name LIKE 'al_ha'")).toEqual(['Alpha']);
+    sf.userDelete('Opportunity', sale);
     expect(
       await names(
         "SELECT Name FROM Opportunity WHERE (IsWon = true OR Amount < 2000) AND NOT Name = 'Alpha' ORDER BY Name",

@@ -67,10 +67,13 @@ function tokenize(soql: string): Token[] {
   return tokens;
 }
 
+/** A string literal's value; `\\%` and `\\_` stay escaped (they mean literal wildcards in LIKE). */
 const unquote = (quoted: string) =>
   quoted
     .slice(1, -1)
-    .replace(/\\(.)/g, (_, c: string) => ({ n: '\n', t: '\t', r: '\r', b: '\b', f: '\f' })[c] ?? c);
+    .replace(/\\(.)/g, (_, c: string) =>
+      c === '%' || c === '_' ? `\\${c}` : ({ n: '\n', t: '\t', r: '\r', b: '\b', f: '\f' }[c] ?? c),
+    );
 
 const DAY = 86_400_000;
 
