@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { collectionRoutes } from './local-salesforce-collections.ts';
 import { compositeRoutes } from './local-salesforce-composite.ts';
 import { invalidSession, requestLimitExceeded, SalesforceError } from './local-salesforce-errors.ts';
 import { presentedToken } from './local-salesforce-oauth.ts';
@@ -20,7 +21,12 @@ import type { LocalSalesforceState } from './local-salesforce-state.ts';
  * `/services/data/vXX.X/…` the session check (401 INVALID_SESSION_ID), the daily allowance
  * (every call counts; 403 REQUEST_LIMIT_EXCEEDED once spent) and `Sforce-Limit-Info` on every answer.
  */
-export const restRoutes: RestRoute[] = [...sobjectRoutes, ...queryRoutes, ...compositeRoutes];
+export const restRoutes: RestRoute[] = [
+  ...sobjectRoutes,
+  ...queryRoutes,
+  ...compositeRoutes,
+  ...collectionRoutes,
+];
 
 const VERSIONS = ['58.0', '59.0', '60.0', '61.0', '62.0', '63.0', '64.0', '65.0', '66.0', '67.0'];
 

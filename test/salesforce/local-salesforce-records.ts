@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { defaultsOf, derivedFields } from './local-salesforce-automation.ts';
 import { noSuchColumn, notFound, SalesforceError } from './local-salesforce-errors.ts';
 import { newSalesforceId, toId18 } from './local-salesforce-ids.ts';
 import type { FieldSpec, SObjectSpec } from './local-salesforce-schema.ts';
@@ -32,13 +33,6 @@ export class Transaction {
   readonly undo: (() => void)[] = [];
   readonly changes: RecordChange[] = [];
 }
-
-const stageRule = (stage: SalesforceRecord) => ({
-  IsClosed: stage.IsClosed,
-  IsWon: stage.IsWon,
-  Probability: stage.DefaultProbability,
-  ForecastCategoryName: stage.ForecastCategoryName,
-});
 
 /** The org's records by sObject, with Salesforce's write rules (field checks, derived fields, uniqueness). */
 export class RecordStore {
@@ -115,8 +109,11 @@ export class RecordStore {
     const now = Date.now();
     const id = this.newId(spec);
     const record: SalesforceRecord = Object.fromEntries(spec.fields.map((f) => [f.name, null]));
-    Object.assign(record, this.defaults(spec, ctx.userId), values);
-    Object.assign(record, this.derived(spec, record, values));
+    Object.assign(record, defaultsOf(spec, ctx.userId), values);
+    Object.assign(
+      record,
+      derivedFields(spec, record, values, (label) => this.stage(label)),
+    );
     const stamp = formatDateTime(now);
     Object.assign(record, {
       Id: id,
@@ -141,7 +138,10 @@ export class RecordStore {
     const record = this.get(spec.name, id);
     const values = this.checkedValues(spec, input, 'update');
     const next = { ...record, ...values };
-    Object.assign(next, this.derived(spec, next, values));
+    Object.assign(
+      next,
+      derivedFields(spec, next, values, (label) => this.stage(label)),
+    );
     this.checkRequired(spec, next);
     this.checkUnique(spec, next);
     const now = Date.now();
@@ -285,26 +285,6 @@ export class RecordStore {
     return [...this.tables.get('OpportunityStage')!.values()].find(
       (s) => s.MasterLabel === label && s.IsActive,
     );
-  }
-
-  private defaults(spec: SObjectSpec, userId: string): SalesforceRecord {
-    const owner = spec.fields.some((f) => f.name === 'OwnerId') ? { OwnerId: userId } : {};
-    if (spec.name === 'Task')
-      return { ...owner, Status: 'Not Started', Priority: 'Normal', TaskSubtype: 'Task' };
-    if (spec.name === 'ContentDocumentLink') return { ShareType: 'V', Visibility: 'AllUsers' };
-    return owner;
-  }
-
-  /** Fields Salesforce derives: an Opportunity's stage facts, a Task's IsClosed, a Contact's Name. */
-  private derived(spec: SObjectSpec, record: SalesforceRecord, written: SalesforceRecord): SalesforceRecord {
-    if (spec.name === 'Opportunity' && 'StageName' in written) {
-      const rule = stageRule(this.stage(record.StageName) ?? {});
-      return 'Probability' in written ? { ...rule, Probability: record.Probability } : rule;
-    }
-    if (spec.name === 'Task') return { IsClosed: record.Status === 'Completed' };
-    if (spec.name === 'Contact')
-      return { Name: [record.FirstName, record.LastName].filter(Boolean).join(' ') };
-    return {};
   }
 
   private checkRequired(spec: SObjectSpec, record: SalesforceRecord) {
