@@ -19,6 +19,8 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   'hubspot-backfill': async () => (await import('./hubspot-backfill.bench.ts')).hubspotBackfill,
   'hubspot-time-to-ledger': async () =>
     (await import('./hubspot-time-to-ledger.bench.ts')).hubspotTimeToLedger,
+  'salesforce-change-events': async () =>
+    (await import('./salesforce-change-events.bench.ts')).salesforceChangeEvents,
 };
 
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
