@@ -35,6 +35,8 @@ export interface SalesforceWorld {
   startOrg(options?: LocalSalesforceOptions & { withOurFields?: boolean }): Promise<LocalSalesforce>;
   /** A tenant connected to an org directly (tokens the org issued, sealed in crm_connections). */
   connectTenant(org?: LocalSalesforce): Promise<SalesforceTenant>;
+  /** Connects an existing (salesforce) tenant to an org the same way. */
+  connect(tenantId: string, org: LocalSalesforce): Promise<SalesforceConnector>;
   /** Clicks through `/oauth/salesforce/install{query}` as an admin would, against `org`. */
   install(
     query?: string,
@@ -85,12 +87,11 @@ export async function openSalesforceWorld(
     runtime,
     app,
     startOrg,
-    async connectTenant(target = org) {
-      const t = await makeTenant(runtime.db, { crmKind: 'salesforce', crmAccountId: target.orgId });
+    async connect(tenantId, target) {
       const tokens = target.issueTokens();
       await runtime.db.transaction().execute((tx) =>
         upsertConnection(tx, runtime.services.secrets.tokenEncryptionKey, {
-          tenantId: t.tenant.id,
+          tenantId,
           crmKind: 'salesforce',
           accountId: target.orgId,
           tokens: { accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, expiresAt: null },
@@ -99,11 +100,11 @@ export async function openSalesforceWorld(
           installedBy: target.userId,
         }),
       );
-      return {
-        ...t,
-        org: target,
-        connector: salesforceConnector(runtime.db, runtime.services, t.tenant.id),
-      };
+      return salesforceConnector(runtime.db, runtime.services, tenantId);
+    },
+    async connectTenant(target = org) {
+      const t = await makeTenant(runtime.db, { crmKind: 'salesforce', crmAccountId: target.orgId });
+      return { ...t, org: target, connector: await world.connect(t.tenant.id, target) };
     },
     async install(query = '', target = org) {
       const start = await app.inject({ method: 'GET', url: `/oauth/salesforce/install${query}` });
