@@ -81,6 +81,20 @@ describe('local Salesforce OAuth (web server flow with PKCE)', () => {
     expect(query.get('state')).toBe('s1');
   });
 
+  it('refuses a redirect_uri that is not one of the app callback URLs', async () => {
+    const callback = 'https://partnerloop.example/oauth/salesforce/callback';
+    sf = await startLocalSalesforce({ callbackUrls: [callback] });
+    const challenge = { code_challenge: pkcePair().challenge };
+    const refused = await fetch(oauth2For(sf).getAuthorizationUrl(challenge), { redirect: 'manual' });
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain('redirect_uri_mismatch');
+    const allowed = await fetch(oauth2For(sf, callback).getAuthorizationUrl(challenge), {
+      redirect: 'manual',
+    });
+    expect(allowed.status).toBe(302);
+    expect(allowed.headers.get('location')!.startsWith(`${callback}?code=`)).toBe(true);
+  });
+
   it('rotates the refresh token on every refresh and refuses the old one', async () => {
     sf = await startLocalSalesforce();
     const { verifier, challenge } = pkcePair();

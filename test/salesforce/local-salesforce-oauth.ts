@@ -104,8 +104,11 @@ export const localSalesforceOauth: FastifyPluginAsync<{ state: LocalSalesforceSt
         .code(400)
         .type('text/html')
         .send('<h1>error=invalid_client_id</h1><p>client identifier invalid</p>');
-    if (!q.redirect_uri)
-      return reply.code(400).type('text/html').send('<h1>error=redirect_uri_mismatch</h1>');
+    if (!q.redirect_uri || (state.callbackUrls && !state.callbackUrls.includes(q.redirect_uri)))
+      return reply
+        .code(400)
+        .type('text/html')
+        .send('<h1>error=redirect_uri_mismatch</h1><p>redirect_uri must match configuration</p>');
     const target = new URL(q.redirect_uri);
     const fail = (error: string, description: string) => {
       target.searchParams.set('error', error);

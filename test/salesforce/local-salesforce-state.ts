@@ -21,6 +21,8 @@ export interface LocalSalesforceOptions {
   rotateRefreshTokens?: boolean;
   cdcEnabled?: boolean;
   dailyApiLimit?: number;
+  /** The app's callback URLs; when set, authorize refuses any other `redirect_uri` (default: any). */
+  callbackUrls?: string[];
   /** Custom fields the org already has, by sObject (e.g. `{ Opportunity: [{ name: 'Reg_Id__c', externalId: true, unique: true }] }`). */
   customFields?: Record<string, (string | CustomFieldInput)[]>;
   /** How long a CometD `/meta/connect` is held when there is nothing to deliver (Salesforce: 110 s). */
@@ -68,6 +70,7 @@ export class LocalSalesforceState extends EventEmitter {
   /** A sales rep whose edits in the Salesforce UI `userInsert`/`userUpdate` stand for. */
   readonly salesUserId: string;
   readonly rotateRefreshTokens: boolean;
+  readonly callbackUrls: string[] | null;
   readonly cometdTimeoutMs: number;
   readonly retainedEvents: number;
   readonly store: RecordStore;
@@ -91,6 +94,7 @@ export class LocalSalesforceState extends EventEmitter {
     this.apiVersion = options.apiVersion ?? '62.0';
     this.orgId = options.orgId ?? newSalesforceId('00D', 1);
     this.rotateRefreshTokens = options.rotateRefreshTokens ?? true;
+    this.callbackUrls = options.callbackUrls ?? null;
     this.cdcEnabled = options.cdcEnabled ?? true;
     this.apiMax = options.dailyApiLimit ?? 100_000;
     this.cometdTimeoutMs = options.cometdTimeoutMs ?? 110_000;
