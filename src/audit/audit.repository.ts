@@ -1,4 +1,5 @@
-import type { DbOrTx } from '../db/database.ts';
+import type { QueryCreator } from 'kysely';
+import type { Database, DbOrTx } from '../db/database.ts';
 import type { ActorType } from './audit.table.ts';
 
 /** Who acted, and from where: taken from the request (or the CLI, or a job) and written with each change. */
@@ -21,9 +22,19 @@ export interface AuditEntry {
 
 /** Writes one audit entry; call it in the transaction of the change it records. */
 export async function writeAudit(db: DbOrTx, context: AuditContext, entry: AuditEntry): Promise<void> {
-  await db
-    .insertInto('audit_log')
-    .values({
+  await insertAudit(db, [{ context, entry }]).execute();
+}
+
+/**
+ * The insert of audit entries, not yet run: for a statement that also makes the change they record
+ * (as a data-modifying `with` query), so the change and its audit cost one round trip.
+ */
+export function insertAudit(
+  db: QueryCreator<Database>,
+  entries: { context: AuditContext; entry: AuditEntry }[],
+) {
+  return db.insertInto('audit_log').values(
+    entries.map(({ context, entry }) => ({
       tenant_id: context.tenantId,
       actor_type: context.actorType,
       actor_id: context.actorId,
@@ -35,8 +46,8 @@ export async function writeAudit(db: DbOrTx, context: AuditContext, entry: Audit
       source: context.source,
       ip: context.ip ?? null,
       request_id: context.requestId ?? null,
-    })
-    .execute();
+    })),
+  );
 }
 
 /** JSON that keeps bigint money exact (as a string of minor units). */

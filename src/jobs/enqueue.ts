@@ -1,4 +1,5 @@
-import type { DbOrTx } from '../db/database.ts';
+import type { QueryCreator } from 'kysely';
+import type { Database, DbOrTx } from '../db/database.ts';
 import { assertPayload, type JobDefinition } from './job.ts';
 
 export interface EnqueueOptions {
@@ -28,20 +29,34 @@ export async function enqueueJobs<P>(
   options: EnqueueOptions = {},
 ): Promise<number> {
   if (payloads.length === 0) return 0;
-  for (const payload of payloads) assertPayload(job, payload);
+  const result = await insertJobs(db, job, payloads, options).executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0n);
+}
+
+/**
+ * The outbox insert of jobs, not yet run: for a statement that also makes the change they belong
+ * to (as a data-modifying `with` query), so both cost one round trip. Same rules as enqueueJob.
+ */
+export function insertJobs<P>(
+  db: QueryCreator<Database>,
+  job: JobDefinition<P>,
+  payloads: P[],
+  options: EnqueueOptions = {},
+) {
   const availableAt = options.delayMs ? { available_at: new Date(Date.now() + options.delayMs) } : {};
-  const result = await db
+  return db
     .insertInto('outbox')
     .values(
-      payloads.map((payload) => ({
-        job_name: job.name,
-        queue: job.queue,
-        payload: JSON.stringify(payload),
-        dedup_id: job.dedupId?.(payload) ?? null,
-        ...availableAt,
-      })),
+      payloads.map((payload) => {
+        assertPayload(job, payload);
+        return {
+          job_name: job.name,
+          queue: job.queue,
+          payload: JSON.stringify(payload),
+          dedup_id: job.dedupId?.(payload) ?? null,
+          ...availableAt,
+        };
+      }),
     )
-    .onConflict((oc) => oc.columns(['job_name', 'dedup_id']).doNothing())
-    .executeTakeFirst();
-  return Number(result.numInsertedOrUpdatedRows ?? 0n);
+    .onConflict((oc) => oc.columns(['job_name', 'dedup_id']).doNothing());
 }

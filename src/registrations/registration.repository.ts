@@ -7,7 +7,6 @@ import type { PartnerRow } from '../partners/partner.table.ts';
 import type { EnrolmentStatus, ProgramRow } from '../programs/program.table.ts';
 import type {
   CheckOutcome,
-  NewRegistrationRow,
   RegistrationRow,
   RegistrationStatus,
   RegistrationUpdate,
@@ -96,10 +95,6 @@ export async function listRegistrations(
     .orderBy('id', 'desc')
     .limit(page.limit + 1)
     .execute();
-}
-
-export async function insertRegistration(tx: Tx, values: NewRegistrationRow): Promise<RegistrationRow> {
-  return tx.insertInto('registrations').values(values).returningAll().executeTakeFirstOrThrow();
 }
 
 export async function updateRegistration(

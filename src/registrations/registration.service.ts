@@ -1,17 +1,18 @@
+import { randomUUID } from 'node:crypto';
 import type { AuditContext } from '../audit/audit.repository.ts';
 import type { Tx } from '../db/database.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { ProgramRow } from '../programs/program.table.ts';
 import type { Services } from '../services.ts';
 import { addLocalDays, localDate } from './protection-window.ts';
-import {
-  findSubmissionSubjects,
-  insertRegistration,
-  type SubmissionSubjects,
-} from './registration.repository.ts';
+import { findSubmissionSubjects, type SubmissionSubjects } from './registration.repository.ts';
 import type { RegistrationRow } from './registration.table.ts';
 import { type ConflictSource, detectConflicts, lockProspect } from './registration-conflicts.ts';
-import { recordChange } from './registration-events.ts';
+import {
+  insertRecordedRegistration,
+  type RecordedRegistration,
+  type RegistrationChange,
+} from './registration-events.ts';
 import {
   type FieldProblem,
   type SubmitRegistrationInput,
@@ -126,63 +127,83 @@ export async function submitRegistration(
   const check = await detectConflicts(tx, prospect, now, crmDeals);
   const approved = autoApproves(program, partner, check.outcome);
 
-  const row = await insertRegistration(tx, {
+  // What the audit entries and events say of the new row, id included, known before it is stored:
+  // they are written in the statement that inserts it.
+  const recorded: RecordedRegistration = {
+    id: randomUUID(),
     tenant_id: input.tenantId,
     program_id: program.id,
     partner_id: partner.id,
-    contact_id: input.contactId ?? null,
-    source: input.source,
-    company_name: clean.companyName,
-    company_key: clean.companyKey,
-    website: clean.website,
-    domain: clean.domain,
-    contact_name: clean.contactName,
-    contact_email: clean.contactEmail,
-    estimated_value: clean.estimatedValue,
-    currency: clean.currency,
-    expected_close: clean.expectedClose,
-    notes: clean.notes,
-    custom_fields: JSON.stringify(clean.customFields),
     status: approved ? 'approved' : 'submitted',
     check_outcome: check.outcome,
     related_registration_id: check.relatedRegistrationId,
-    check_details: JSON.stringify(
-      ctx.crmCheck ? { ...check.details, crmCheck: ctx.crmCheck } : check.details,
-    ),
+    company_name: clean.companyName,
+    domain: clean.domain,
+    contact_email: clean.contactEmail,
+    estimated_value: clean.estimatedValue,
+    currency: clean.currency,
+    override_reason: null,
+    rejection_reason: null,
     approved_at: approved ? now : null,
     approved_by: approved ? 'auto_approve' : null,
     protected_until: approved ? addLocalDays(now, program.protection_days, timeZone) : null,
-    // From the service clock, not the database's now(): lists page on it (see pagination.ts), and
-    // protection windows of never-approved registrations run from it.
-    created_at: now,
-    updated_at: now,
-  });
-
-  await recordChange(tx, ctx.audit, {
-    action: 'registration.submitted',
-    after: row,
-    at: now,
-    data: { source: row.source, relatedRegistrationId: row.related_registration_id },
-  });
+    extension_status: 'none',
+  };
+  const changes: { audit: AuditContext; change: RegistrationChange }[] = [
+    {
+      audit: ctx.audit,
+      change: {
+        action: 'registration.submitted',
+        after: recorded,
+        at: now,
+        data: { source: input.source, relatedRegistrationId: recorded.related_registration_id },
+      },
+    },
+  ];
   if (check.outcome === 'conflict_with') {
-    await recordChange(tx, ctx.audit, {
-      action: 'registration.conflict',
-      after: row,
-      at: now,
-      data: { relatedRegistrationId: row.related_registration_id, details: check.details },
+    changes.push({
+      audit: ctx.audit,
+      change: {
+        action: 'registration.conflict',
+        after: recorded,
+        at: now,
+        data: { relatedRegistrationId: recorded.related_registration_id, details: check.details },
+      },
     });
   }
   if (approved) {
-    await recordChange(
-      tx,
-      { ...ctx.audit, actorType: 'system', actorId: 'auto_approve' },
-      {
+    changes.push({
+      audit: { ...ctx.audit, actorType: 'system', actorId: 'auto_approve' },
+      change: {
         action: 'registration.approved',
-        after: row,
+        after: recorded,
         at: now,
-        data: { automatic: true, protectedUntil: row.protected_until?.toISOString() ?? null },
+        data: { automatic: true, protectedUntil: recorded.protected_until?.toISOString() ?? null },
       },
-    );
+    });
   }
+
+  const row = await insertRecordedRegistration(
+    tx,
+    {
+      ...recorded,
+      contact_id: input.contactId ?? null,
+      source: input.source,
+      company_key: clean.companyKey,
+      website: clean.website,
+      contact_name: clean.contactName,
+      expected_close: clean.expectedClose,
+      notes: clean.notes,
+      custom_fields: JSON.stringify(clean.customFields),
+      check_details: JSON.stringify(
+        ctx.crmCheck ? { ...check.details, crmCheck: ctx.crmCheck } : check.details,
+      ),
+      // From the service clock, not the database's now(): lists page on it (see pagination.ts), and
+      // protection windows of never-approved registrations run from it.
+      created_at: now,
+      updated_at: now,
+    },
+    changes,
+  );
   return row;
 }
