@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addRuleVersion, createPlan } from '../../../src/commissions/commission-plan.repository.ts';
 import { pollTenantChangesJob } from '../../../src/crm/salesforce/poll-tenant-changes.job.ts';
+import type { SalesforceStreamManager } from '../../../src/crm/salesforce/salesforce-stream-manager.ts';
 import { lockOrCreateDeal, setAttributions } from '../../../src/deals/deal.repository.ts';
 import { accountBalance } from '../../../src/ledger/account.repository.ts';
 import { makePartner } from '../../factories/partner.factory.ts';
@@ -29,6 +30,7 @@ describe(`Salesforce polling fallback (${mode})`, () => {
   let cdc: Side;
   let polling: Side;
   let slot = 0;
+  let manager: SalesforceStreamManager;
 
   async function side(org: LocalSalesforce): Promise<Side> {
     const t = await world.streamingTenant(org);
@@ -123,7 +125,7 @@ describe(`Salesforce polling fallback (${mode})`, () => {
     });
     expect(chosen.statusCode, chosen.body).toBe(200);
     expect(chosen.json()).toMatchObject({ mode: 'polling', reason: 'chosen by an admin', salesforce: true });
-    const manager = world.startStreams();
+    manager = world.startStreams();
     await waitFor('the CDC side subscribed', () => manager.tenants().includes(cdc.t.tenant.id));
     expect(manager.tenants()).not.toContain(polling.t.tenant.id);
   });
@@ -180,5 +182,38 @@ describe(`Salesforce polling fallback (${mode})`, () => {
       .executeTakeFirstOrThrow();
     expect(Number(again.n)).toBe(Number(events.n));
     expect(await ledger(polling)).toEqual(expected);
+  });
+  it('an admin switches a tenant back to change events: bad input refused, the stream starts from what is retained', async () => {
+    const headers = { authorization: `Bearer ${polling.t.keys.admin}` };
+    const url = '/api/v1/crm/salesforce/change-capture';
+    const bad = await world.app.inject({ method: 'PATCH', url, headers, payload: { mode: 'pubsub' } });
+    expect(bad.statusCode).toBe(400);
+    expect((await world.app.inject({ method: 'GET', url, headers })).json()).toMatchObject({
+      mode: 'polling',
+    });
+    const rep = await world.app.inject({
+      method: 'PATCH',
+      url,
+      headers: { authorization: `Bearer ${polling.t.keys.sales_rep}` },
+      payload: { mode: 'cdc' },
+    });
+    expect(rep.statusCode).toBe(403);
+
+    const back = await world.app.inject({ method: 'PATCH', url, headers, payload: { mode: 'cdc' } });
+    expect(back.statusCode, back.body).toBe(200);
+    expect(back.json()).toMatchObject({ mode: 'cdc', replayId: null, reason: 'chosen by an admin' });
+    await waitFor('the tenant streamed', () => manager.tenants().includes(polling.t.tenant.id));
+    const id = userOpportunity(polling.t.org, { StageName: 'Qualification' });
+    await waitFor(
+      'the new opportunity by change event',
+      async () => (await world.deal(id))?.stage === 'Qualification',
+    );
+    const audit = await world.runtime.db
+      .selectFrom('audit_log')
+      .select('action')
+      .where('tenant_id', '=', polling.t.tenant.id)
+      .where('action', '=', 'crm.change_capture.changed')
+      .execute();
+    expect(audit).toHaveLength(2);
   });
 });
