@@ -31,6 +31,11 @@ export async function markDisconnected(
     .forUpdate()
     .executeTakeFirst();
   if (!tenant) return false;
+  const connection = await tx
+    .selectFrom('crm_connections')
+    .select('crm_kind')
+    .where('tenant_id', '=', tenantId)
+    .executeTakeFirst();
   await tx
     .updateTable('crm_connections')
     .set({
@@ -70,7 +75,7 @@ export async function markDisconnected(
     type: 'tenant.disconnected',
     tenantId,
     subjectId: tenantId,
-    data: { tenantId, crm: tenant.crm_kind, reason, status },
+    data: { tenantId, crm: connection?.crm_kind ?? tenant.crm_kind, reason, status },
   });
   return true;
 }

@@ -27,13 +27,15 @@ describe(`admins hear when the CRM is disconnected (${usingRedis ? 'BullMQ' : 'i
   });
 
   const to = (address: string) => inbox.messages.filter((m) => m.envelopeTo.includes(address));
-  // What hubspot-tokens.ts does when HubSpot refuses a refresh with invalid_grant.
+  // What hubspot-tokens.ts does when HubSpot refuses a refresh with invalid_grant (to a HubSpot tenant).
   const refuseRefresh = (tenantId: string) =>
-    world.runtime.db
-      .transaction()
-      .execute((tx) =>
-        markDisconnected(tx, tenantId, 'refresh_refused', { actorType: 'system', source: 'hubspot.tokens' }),
-      );
+    world.runtime.db.transaction().execute(async (tx) => {
+      await tx.updateTable('tenants').set({ crm_kind: 'hubspot' }).where('id', '=', tenantId).execute();
+      return markDisconnected(tx, tenantId, 'refresh_refused', {
+        actorType: 'system',
+        source: 'hubspot.tokens',
+      });
+    });
   const ctx = (log = world.runtime.logger) =>
     ({ db: world.runtime.db, services: world.runtime.services, log, jobId: 'test', attempt: 1 }) as never;
 

@@ -17,17 +17,6 @@ export const SF_FIELD = {
 
 export const OUR_FIELDS = Object.values(SF_FIELD);
 
-/** What each of our fields must be for the connector to work (the metadata says the same). */
-export const OUR_FIELD_TYPES: Record<(typeof OUR_FIELDS)[number], string> = {
-  Partner__c: 'string',
-  Partner_Id__c: 'string',
-  Registration_Id__c: 'string',
-  Registration_Status__c: 'picklist',
-  Protected_Until__c: 'datetime',
-};
-
-export const REGISTRATION_STATUSES = ['submitted', 'approved', 'rejected', 'won', 'lost', 'expired'];
-
 /** Salesforce has one stage list for every opportunity (the OpportunityStage picklist): one "pipeline". */
 export const OPPORTUNITY_PIPELINE = { id: 'Opportunity', label: 'Opportunity stages' } as const;
 
