@@ -1,5 +1,4 @@
 import type { Db } from '../../db/database.ts';
-import { registrableDomain } from '../../registrations/domain-normalize.ts';
 import type {
   CreateOrLinkDealInput,
   CrmCompany,
@@ -25,6 +24,8 @@ import {
   readableFields,
   toCrmDeal,
   toCrmStage,
+  websiteHost,
+  websiteOnDomain,
 } from './salesforce-fields.ts';
 import { addOpportunityTask } from './salesforce-notes.ts';
 import { composite, queryAll, queryPage } from './salesforce-rest.ts';
@@ -171,8 +172,8 @@ export class SalesforceConnector implements CrmConnector {
       const answered = await composite(this.caller, lookups, false);
       if (!answered.ok) return answered;
       for (const a of answered.value.get('accounts')?.body.records ?? [])
-        if (registrableDomain(a.Website) === domain)
-          companies.push({ id: a.Id, name: a.Name ?? null, domain: registrableDomain(a.Website) });
+        if (domain && websiteOnDomain(a.Website, domain))
+          companies.push({ id: a.Id, name: a.Name ?? null, domain: websiteHost(a.Website) });
       for (const c of answered.value.get('contacts')?.body.records ?? [])
         contacts.push({
           id: c.Id,

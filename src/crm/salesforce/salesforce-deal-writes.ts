@@ -1,11 +1,10 @@
 import { currencyExponent } from '../../portal/amount.parse.ts';
-import { registrableDomain } from '../../registrations/domain-normalize.ts';
 import { toDecimal } from '../crm-amount.ts';
 import type { CreateOrLinkDealInput, CrmResult, LinkedDeal } from '../crm-connector.ts';
 import { ok } from '../crm-connector.ts';
 import { findWriteRecords, saveWriteRecord } from '../crm-sync.repository.ts';
 import type { SalesforceConnector } from './salesforce-connector.ts';
-import { attributionFields, SF_FIELD } from './salesforce-fields.ts';
+import { attributionFields, SF_FIELD, websiteOnDomain } from './salesforce-fields.ts';
 import { composite, type SubRequest } from './salesforce-rest.ts';
 import { soqlContains, soqlString } from './salesforce-soql.ts';
 
@@ -78,7 +77,7 @@ export async function createOrLinkOpportunity(
     dealId ??= found.value.get('opportunity')?.body.records[0]?.Id ?? null;
     accountId ??=
       (found.value.get('accounts')?.body.records ?? []).find(
-        (a: { Website: string | null }) => registrableDomain(a.Website) === domain,
+        (a: { Website: string | null }) => domain !== null && websiteOnDomain(a.Website, domain),
       )?.Id ?? null;
     const contact = found.value.get('contact')?.body.records[0];
     contactId ??= contact?.Id ?? null;

@@ -84,6 +84,26 @@ export function attributionFields(attribution: Partial<DealAttribution>): Record
   return out;
 }
 
+/** The host of an Account's Website (free text: `https://www.acme.co.uk/about`, `acme.co.uk`), lowercased, without `www.`. */
+export function websiteHost(website: string | null | undefined): string | null {
+  const text = website?.trim();
+  if (!text) return null;
+  try {
+    const host = new URL(
+      /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `https://${text}`,
+    ).hostname.toLowerCase();
+    return host.replace(/^www\./, '').replace(/\.$/, '') || null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether a Website is on the (normalized) domain: the domain itself or a sub-domain of it. */
+export function websiteOnDomain(website: string | null | undefined, domain: string): boolean {
+  const host = websiteHost(website);
+  return host !== null && (host === domain || host.endsWith(`.${domain}`));
+}
+
 export type OpportunityRecord = Record<string, unknown> & { Id: string };
 
 const text = (value: unknown): string | null =>
