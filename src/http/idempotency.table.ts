@@ -10,5 +10,6 @@ export interface IdempotencyKeyTable {
   request_hash: string;
   status_code: number;
   response: ColumnType<unknown, string, string>;
-  created_at: ColumnType<Date, never, never>;
+  /** Set again when a key past its window is used afresh. */
+  created_at: ColumnType<Date, never, Date>;
 }

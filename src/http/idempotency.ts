@@ -86,12 +86,6 @@ export async function idempotentWrite<T>(
           : (existing.response as T);
       return { status: existing.status_code, body };
     }
-    // A record past the window is forgotten: the key may be used afresh.
-    await tx
-      .deleteFrom('idempotency_keys')
-      .where('tenant_id', '=', tenantId)
-      .where('key', '=', key)
-      .execute();
     const result = await write(tx);
     const json = JSON.stringify(result.body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
     await tx
@@ -109,6 +103,17 @@ export async function idempotentWrite<T>(
             })
           : json,
       })
+      // A record past the window is forgotten: the key is used afresh, and its record replaced.
+      .onConflict((oc) =>
+        oc.columns(['tenant_id', 'key']).doUpdateSet((eb) => ({
+          method: eb.ref('excluded.method'),
+          path: eb.ref('excluded.path'),
+          request_hash: eb.ref('excluded.request_hash'),
+          status_code: eb.ref('excluded.status_code'),
+          response: eb.ref('excluded.response'),
+          created_at: sql<Date>`now()`,
+        })),
+      )
       .execute();
     return result;
   });

@@ -1,5 +1,7 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.ts';
+import { IDEMPOTENCY_WINDOW_HOURS } from '../../src/http/idempotency.ts';
 import { makeTier } from '../factories/partner.factory.ts';
 import {
   act,
@@ -293,6 +295,34 @@ describe('registration lifecycle through the API', () => {
     const replayed = await act(world.app, setup, first.json().id, 'approve', approve);
     expect(replayed.statusCode).toBe(200);
     expect(replayed.json()).toEqual(approved.json());
+  });
+
+  it('forgets an Idempotency-Key past its window: the key then submits a new request, which later repeats replay', async () => {
+    const setup = await setupProgram(world.runtime.db);
+    const partner = await setup.partner();
+    const headers = { 'idempotency-key': 'submit-stale-1' };
+    const first = await submit(world.app, setup, partner.id, { companyName: 'Vandelay' }, { headers });
+    expect(first.statusCode).toBe(201);
+    await world.runtime.db
+      .updateTable('idempotency_keys')
+      .set({ created_at: sql<Date>`now() - ${`${IDEMPOTENCY_WINDOW_HOURS + 1} hours`}::interval` })
+      .where('tenant_id', '=', setup.t.tenant.id)
+      .execute();
+
+    const body = { companyName: 'Kramerica', website: 'kramerica.com' };
+    const fresh = await submit(world.app, setup, partner.id, body, { headers });
+    expect(fresh.statusCode, fresh.body).toBe(201);
+    expect(fresh.json().id).not.toBe(first.json().id);
+    expect(fresh.json().companyName).toBe('Kramerica');
+    const again = await submit(world.app, setup, partner.id, body, { headers });
+    expect(again.json()).toEqual(fresh.json());
+    expect(await countRegistrations(world.runtime.db, setup.t.tenant.id)).toBe(2);
+    const stored = await world.runtime.db
+      .selectFrom('idempotency_keys')
+      .select('key')
+      .where('tenant_id', '=', setup.t.tenant.id)
+      .execute();
+    expect(stored).toHaveLength(1);
   });
 
   it('lets only staff roles in, and answers 404 for another tenant’s registration', async () => {
