@@ -30,7 +30,8 @@ export async function statement(ctx: BenchContext): Promise<void> {
     });
     return;
   }
-  const bench = await createLedgerBenchDatabase(url, { partners: OTHER_PARTNERS + 1, poolMax: 2 });
+  // The API role's pool size (openDatabase's default): buildStatement reads on several connections at once.
+  const bench = await createLedgerBenchDatabase(url, { partners: OTHER_PARTNERS + 1, poolMax: 10 });
   try {
     const partnerId = bench.partnerIds[0]!;
     const loadStarted = performance.now();

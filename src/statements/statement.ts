@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import type { DbOrTx } from '../db/database.ts';
 
 /*
@@ -91,30 +91,22 @@ const big = (value: unknown): bigint =>
 export async function buildStatement(db: DbOrTx, input: StatementInput): Promise<Statement> {
   const { tenantId, partnerId, from, to } = input;
   const program = input.programId ? sql`and l.program_id = ${input.programId}::uuid` : sql``;
-  // "direct": a clawback that landed on payable; every other line starts in pending.
-  const { rows: sums } = await sql<Record<string, unknown>>`
-    with l as (
-      select l.program_id, l.currency, l.amount, l.accrued_at, l.approved_at, l.paid_at,
-        (l.kind = 'clawback' and l.approved_at is not null) as direct
-      from commission_lines l
-      where l.tenant_id = ${tenantId} and l.partner_id = ${partnerId} ${program}
-        and l.accrued_at < ${to}::timestamptz
-    )
-    select program_id, currency,
-      sum(amount) filter (where not direct and accrued_at < ${from}::timestamptz
-        and (approved_at is null or approved_at >= ${from}::timestamptz)) as open_pending,
-      sum(amount) filter (where approved_at < ${from}::timestamptz
-        and (paid_at is null or paid_at >= ${from}::timestamptz)) as open_payable,
-      sum(amount) filter (where paid_at < ${from}::timestamptz) as open_paid,
-      sum(amount) filter (where not direct and accrued_at >= ${from}::timestamptz) as accrued,
-      sum(amount) filter (where not direct and approved_at >= ${from}::timestamptz
-        and approved_at < ${to}::timestamptz) as approved,
-      sum(amount) filter (where direct and approved_at >= ${from}::timestamptz
-        and approved_at < ${to}::timestamptz) as clawed_back,
-      sum(amount) filter (where paid_at >= ${from}::timestamptz and paid_at < ${to}::timestamptz) as paid
-    from l
-    group by program_id, currency
-    order by program_id, currency`.execute(db);
+  // Five reads at once: on a pool they run side by side on separate connections.
+  const dealsRead = (ids: RawBuilder<unknown>) => dealsWhere(db, tenantId, ids);
+  const eventsRead = (ids: RawBuilder<unknown>) => eventsWhere(db, tenantId, ids);
+  const payoutsRead = (ids: RawBuilder<unknown>) => payoutsWhere(db, tenantId, ids);
+  const [sums, rows, dealRows, eventRows, payoutRows] = await Promise.all([
+    balanceSums(db, input, program),
+    lineRows(db, input, program),
+    dealsRead(periodLines(input, program, 'deal_id')),
+    eventsRead(periodLines(input, program, 'deal_event_id')),
+    payoutsRead(periodLines(input, program, 'payout_id')),
+  ]);
+  const [deals, events, payouts] = await Promise.all([
+    byId(rows, 'deal_id', dealRows, dealsRead),
+    byId(rows, 'deal_event_id', eventRows, eventsRead),
+    byId(rows, 'payout_id', payoutRows, payoutsRead),
+  ]);
 
   const balances: StatementBalance[] = sums.map((s) => {
     const opening = { pending: big(s.open_pending), payable: big(s.open_payable), paid: big(s.open_paid) };
@@ -137,59 +129,153 @@ export async function buildStatement(db: DbOrTx, input: StatementInput): Promise
     };
   });
 
+  const lines: StatementLine[] = rows.map((r) => {
+    const deal = r.deal_id ? deals.get(r.deal_id) : undefined;
+    const event = r.deal_event_id ? events.get(r.deal_event_id) : undefined;
+    const payout = r.payout_id ? payouts.get(r.payout_id) : undefined;
+    return {
+      id: r.id,
+      programId: r.program_id,
+      kind: r.kind,
+      status: r.status,
+      amount: big(r.amount),
+      currency: r.currency,
+      accruedAt: r.accrued_at,
+      holdUntil: r.hold_until,
+      approvedAt: r.approved_at,
+      approvedBy: r.approved_by,
+      paidAt: r.paid_at,
+      causeKey: r.cause_key,
+      dealId: r.deal_id,
+      crmDealId: deal?.crm_deal_id ?? null,
+      dealName: deal?.name ?? null,
+      dealEventId: r.deal_event_id,
+      dealEventSourceId: event?.source_event_id ?? null,
+      dealEventType: event?.type ?? null,
+      ruleId: r.rule_id,
+      ruleVersion: r.rule_version,
+      rate: r.rate,
+      basisAmount: r.basis_amount === null ? null : big(r.basis_amount),
+      basisCurrency: r.basis_currency,
+      fxRate: r.fx_rate,
+      periodKey: r.period_key,
+      overrideDepth: r.override_depth,
+      sourceLineId: r.source_line_id,
+      reversesLineId: r.reverses_line_id,
+      // payout_id references payouts: a line with one always finds it.
+      payout: payout
+        ? { id: payout.id, batchId: payout.batch_id, status: payout.status, reference: payout.reference }
+        : null,
+    };
+  });
+  return { tenantId, partnerId, from, to, balances, lines };
+}
+
+/*
+ * The lines that moved in the period, with their own columns only. What they point at (deal, deal
+ * event, payout) is read once per distinct row below and joined here: a partner's 10,000 lines share a
+ * few thousand deals and a dozen payouts, and every column a row carries costs its output on the
+ * server and its parsing here, which is most of a long statement's time (bench/statement.bench.ts).
+ */
+async function lineRows(db: DbOrTx, input: StatementInput, program: RawBuilder<unknown>) {
   const { rows } = await sql<Record<string, any>>`
     select l.id, l.program_id, l.kind, l.status, l.amount, l.currency, l.accrued_at, l.hold_until, l.approved_at,
       l.approved_by, l.paid_at, l.cause_key, l.deal_id, l.deal_event_id, l.rule_id, l.rule_version, l.rate,
       l.basis_amount, l.basis_currency, l.fx_rate, l.period_key, l.override_depth, l.source_line_id,
-      l.reverses_line_id, l.payout_id, d.crm_deal_id, d.name as deal_name, e.source_event_id, e.type as event_type,
-      p.batch_id as payout_batch_id, p.status as payout_status, p.reference as payout_reference
+      l.reverses_line_id, l.payout_id
     from commission_lines l
-    left join deals d on d.tenant_id = l.tenant_id and d.id = l.deal_id
-    left join deal_events e on e.tenant_id = l.tenant_id and e.id = l.deal_event_id
-    left join payouts p on p.tenant_id = l.tenant_id and p.id = l.payout_id
-    where l.tenant_id = ${tenantId} and l.partner_id = ${partnerId} ${program}
+    where ${movedInPeriod(input, program)}
+    order by l.accrued_at, l.id`.execute(db);
+  return rows;
+}
+
+/** The partner's lines (of the program, when asked) that moved in the period. */
+function movedInPeriod(input: StatementInput, program: RawBuilder<unknown>) {
+  const { tenantId, partnerId, from, to } = input;
+  return sql`l.tenant_id = ${tenantId} and l.partner_id = ${partnerId} ${program}
       and ((l.accrued_at >= ${from}::timestamptz and l.accrued_at < ${to}::timestamptz)
         or (l.approved_at >= ${from}::timestamptz and l.approved_at < ${to}::timestamptz)
-        or (l.paid_at >= ${from}::timestamptz and l.paid_at < ${to}::timestamptz))
-    order by l.accrued_at, l.id`.execute(db);
+        or (l.paid_at >= ${from}::timestamptz and l.paid_at < ${to}::timestamptz))`;
+}
 
-  const lines: StatementLine[] = rows.map((r) => ({
-    id: r.id,
-    programId: r.program_id,
-    kind: r.kind,
-    status: r.status,
-    amount: big(r.amount),
-    currency: r.currency,
-    accruedAt: r.accrued_at,
-    holdUntil: r.hold_until,
-    approvedAt: r.approved_at,
-    approvedBy: r.approved_by,
-    paidAt: r.paid_at,
-    causeKey: r.cause_key,
-    dealId: r.deal_id,
-    crmDealId: r.crm_deal_id,
-    dealName: r.deal_name,
-    dealEventId: r.deal_event_id,
-    dealEventSourceId: r.source_event_id,
-    dealEventType: r.event_type,
-    ruleId: r.rule_id,
-    ruleVersion: r.rule_version,
-    rate: r.rate,
-    basisAmount: r.basis_amount === null ? null : big(r.basis_amount),
-    basisCurrency: r.basis_currency,
-    fxRate: r.fx_rate,
-    periodKey: r.period_key,
-    overrideDepth: r.override_depth,
-    sourceLineId: r.source_line_id,
-    reversesLineId: r.reverses_line_id,
-    payout: r.payout_id
-      ? {
-          id: r.payout_id,
-          batchId: r.payout_batch_id,
-          status: r.payout_status,
-          reference: r.payout_reference,
-        }
-      : null,
-  }));
-  return { tenantId, partnerId, from, to, balances, lines };
+/** One column of the lines that moved in the period, for the reads beside lineRows. */
+function periodLines(input: StatementInput, program: RawBuilder<unknown>, column: string) {
+  return sql`select ${sql.ref(`l.${column}`)} from commission_lines l where ${movedInPeriod(input, program)}`;
+}
+
+/**
+ * The rows `read` finds for the ids the lines name, by id. The lines and the first read ran on
+ * separate connections, each with its own snapshot: a line committed in between can name a row the
+ * first read did not see, and those few are read again by id.
+ */
+async function byId<T extends { id: string }>(
+  lines: Record<string, any>[],
+  column: string,
+  first: T[],
+  read: (ids: RawBuilder<unknown>) => Promise<T[]>,
+): Promise<Map<string, T>> {
+  const found = new Map(first.map((row) => [row.id, row]));
+  const missing = new Set<string>();
+  for (const line of lines) if (line[column] && !found.has(line[column])) missing.add(line[column]);
+  if (missing.size > 0) {
+    for (const row of await read(sql`select unnest(${[...missing]}::uuid[])`)) found.set(row.id, row);
+  }
+  return found;
+}
+
+function dealsWhere(db: DbOrTx, tenantId: string, ids: RawBuilder<unknown>) {
+  return db
+    .selectFrom('deals')
+    .select(['id', 'crm_deal_id', 'name'])
+    .where('tenant_id', '=', tenantId)
+    .where(sql<boolean>`id in (${ids})`)
+    .execute();
+}
+
+function eventsWhere(db: DbOrTx, tenantId: string, ids: RawBuilder<unknown>) {
+  return db
+    .selectFrom('deal_events')
+    .select(['id', 'source_event_id', 'type'])
+    .where('tenant_id', '=', tenantId)
+    .where(sql<boolean>`id in (${ids})`)
+    .execute();
+}
+
+function payoutsWhere(db: DbOrTx, tenantId: string, ids: RawBuilder<unknown>) {
+  return db
+    .selectFrom('payouts')
+    .select(['id', 'batch_id', 'status', 'reference'])
+    .where('tenant_id', '=', tenantId)
+    .where(sql<boolean>`id in (${ids})`)
+    .execute();
+}
+
+/** Per program and currency: the opening balance of each state and the period's movements. */
+async function balanceSums(db: DbOrTx, input: StatementInput, program: RawBuilder<unknown>) {
+  const { tenantId, partnerId, from, to } = input;
+  // "direct": a clawback that landed on payable; every other line starts in pending.
+  const { rows } = await sql<Record<string, unknown>>`
+    with l as (
+      select l.program_id, l.currency, l.amount, l.accrued_at, l.approved_at, l.paid_at,
+        (l.kind = 'clawback' and l.approved_at is not null) as direct
+      from commission_lines l
+      where l.tenant_id = ${tenantId} and l.partner_id = ${partnerId} ${program}
+        and l.accrued_at < ${to}::timestamptz
+    )
+    select program_id, currency,
+      sum(amount) filter (where not direct and accrued_at < ${from}::timestamptz
+        and (approved_at is null or approved_at >= ${from}::timestamptz)) as open_pending,
+      sum(amount) filter (where approved_at < ${from}::timestamptz
+        and (paid_at is null or paid_at >= ${from}::timestamptz)) as open_payable,
+      sum(amount) filter (where paid_at < ${from}::timestamptz) as open_paid,
+      sum(amount) filter (where not direct and accrued_at >= ${from}::timestamptz) as accrued,
+      sum(amount) filter (where not direct and approved_at >= ${from}::timestamptz
+        and approved_at < ${to}::timestamptz) as approved,
+      sum(amount) filter (where direct and approved_at >= ${from}::timestamptz
+        and approved_at < ${to}::timestamptz) as clawed_back,
+      sum(amount) filter (where paid_at >= ${from}::timestamptz and paid_at < ${to}::timestamptz) as paid
+    from l
+    group by program_id, currency
+    order by program_id, currency`.execute(db);
+  return rows;
 }
