@@ -2,14 +2,11 @@ import { randomBytes, randomInt } from 'node:crypto';
 import http from 'node:http';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { type Logger, pino } from 'pino';
-import { buildApp } from '../src/app.ts';
-import { loadConfig } from '../src/config.ts';
 import type { Db } from '../src/db/database.ts';
 import { openDatabase } from '../src/db/open-database.ts';
-import { createRuntime, type Runtime } from '../src/runtime.ts';
 import { createApiKey } from '../src/tenants/api-key.service.ts';
 import { type BenchContext, errorMessage, makeTempDir, median, removeDir, round } from './lib.ts';
+import { type ServiceProcess, startServiceProcess } from './service-process.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const EXISTING = 100_000;
@@ -18,6 +15,7 @@ const WARMUP = 100;
 const IN_FLIGHT = 8;
 const PARTNERS = 20;
 const GOAL_P99_MS = 50;
+const API_READY_TIMEOUT_MS = 60_000;
 /** Every 10th timed submission names an existing active claim's domain (a conflict or a duplicate). */
 const REPEAT_EVERY = 10;
 /** Generous, so that a slow machine still finishes (and a regression shows as a figure, not a hang). */
@@ -111,29 +109,32 @@ async function oneRun(ctx: BenchContext, baseUrl: string): Promise<RunResult> {
   }
 }
 
-/** Starts the API on the fixture's database and times the submissions. */
+/**
+ * Starts the API role (`partnerloop api`, its own process, as deployed) on the fixture's database and
+ * times the submissions from this process: the load generator does not share the server's event loop.
+ */
 async function submitThroughApi(ctx: BenchContext, fixture: Fixture): Promise<RunResult> {
   const dataDir = await makeTempDir('registrations');
-  let runtime: Runtime | undefined;
-  let app: Awaited<ReturnType<typeof buildApp>> | undefined;
+  let service: ServiceProcess | undefined;
   const agent = new http.Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
   try {
-    const config = loadConfig({
-      NODE_ENV: 'development',
-      LOG_LEVEL: 'warn',
-      DATA_DIR: dataDir,
-      DATABASE_URL: fixture.url,
-      PUBLIC_URL: 'http://127.0.0.1',
-      TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      LINK_SIGNING_KEY: randomBytes(32).toString('hex'),
-    });
-    // The API role: the runtime's own pool (10 connections), no workers and no outbox relay.
-    runtime = await createRuntime({ config, logger: stderrLogger(), migrations: 'check' });
-    const { db, queue, services, logger } = runtime;
-    app = await buildApp({ config, db, queue, services, logger });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const address = app.server.address();
-    const port = typeof address === 'object' && address ? address.port : 0;
+    // The API role: its own pool (10 connections), no workers and no outbox relay; no Redis.
+    service = await startServiceProcess(
+      'api',
+      {
+        PATH: process.env.PATH,
+        NODE_ENV: 'development',
+        LOG_LEVEL: 'warn',
+        HOST: '127.0.0.1',
+        DATA_DIR: dataDir,
+        DATABASE_URL: fixture.url,
+        PUBLIC_URL: 'http://127.0.0.1',
+        TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+        LINK_SIGNING_KEY: randomBytes(32).toString('hex'),
+      },
+      API_READY_TIMEOUT_MS,
+    );
+    const port = service.port;
     const post = (body: object) => postJson(agent, port, fixture.adminKey, body);
 
     const make = submissions(fixture);
@@ -158,8 +159,9 @@ async function submitThroughApi(ctx: BenchContext, fixture: Fixture): Promise<Ru
     return { ms, perSec: (SUBMISSIONS / ms) * 1000, p50: at(0.5), p99: at(0.99), outcomes };
   } finally {
     agent.destroy();
-    await app?.close().catch((error) => ctx.log(`closing the app failed: ${errorMessage(error)}`));
-    await runtime?.close().catch((error) => ctx.log(`closing the runtime failed: ${errorMessage(error)}`));
+    await service
+      ?.stop()
+      .catch((error: unknown) => ctx.log(`stopping the API failed: ${errorMessage(error)}`));
     await removeDir(dataDir);
   }
 }
@@ -367,11 +369,4 @@ async function admin(baseUrl: string, statement: string): Promise<void> {
   } finally {
     await client.end();
   }
-}
-
-function stderrLogger(): Logger {
-  return pino(
-    { level: 'warn', base: { service: 'partnerloop-bench' } },
-    pino.destination({ dest: 2, sync: true }),
-  );
 }
