@@ -2,9 +2,9 @@ import type { Db, Tx } from '../db/database.ts';
 import type { NormalizedDealEvent } from '../deals/deal-event.ts';
 import { recordDealEvent } from '../deals/deal-events.ts';
 import type { Services } from '../services.ts';
+import { decimalToMinor, toDay } from './crm-amount.ts';
 import type { CrmConnector, CrmDeal, CrmKind, CrmResult, ModifiedDealsPage } from './crm-connector.ts';
 import { crmConnectorFor } from './crm-vendors.ts';
-import { decimalToMinor, toDay } from './hubspot/hubspot-deal-events.ts';
 import { listStageMappings, syncStageMappings } from './stage-mapping.repository.ts';
 import type { StageCategory } from './stage-mapping.table.ts';
 

@@ -5,7 +5,7 @@ import type { NormalizedDealEvent } from '../../deals/deal-event.ts';
 import { recordDealEvent } from '../../deals/deal-events.ts';
 import type { InboxRow } from '../../inbox/inbox.table.ts';
 import type { InboxProcessor, InboxProcessorContext } from '../../inbox/inbox-processors.ts';
-import { currencyExponent } from '../../portal/amount.parse.ts';
+import { decimalToMinor, toDay } from '../crm-amount.ts';
 import { tenantsByPortal } from '../crm-connection.repository.ts';
 import type { CrmConnector, CrmDeal } from '../crm-connector.ts';
 import { isOwnWrite } from '../crm-sync.repository.ts';
@@ -45,29 +45,6 @@ export function orderEvents<T extends { event: HubspotWebhookEvent }>(items: T[]
       a.event.occurredAt - b.event.occurredAt ||
       Number(a.event.eventId) - Number(b.event.eventId),
   );
-}
-
-/** A decimal as HubSpot holds it ("12500.5") in minor units, exactly; finer digits round half-even. */
-export function decimalToMinor(text: string, currency: string): bigint | null {
-  const match = /^\s*(-)?(\d*)(?:\.(\d*))?\s*$/.exec(text);
-  if (!match || (match[2] === '' && (match[3] ?? '') === '')) return null;
-  const exponent = currencyExponent(currency);
-  const fraction = match[3] ?? '';
-  const kept = fraction.slice(0, exponent).padEnd(exponent, '0');
-  let minor = BigInt(`${match[2] || '0'}${kept}`);
-  const rest = fraction.slice(exponent).replace(/0+$/, '');
-  if (rest !== '') {
-    const half = rest[0] === '5' && rest.length === 1;
-    if (rest[0]! > '5' || (rest[0] === '5' && !half) || (half && minor % 2n === 1n)) minor += 1n;
-  }
-  return match[1] ? -minor : minor;
-}
-
-/** HubSpot sends dates as epoch milliseconds in webhooks and ISO strings from the API. */
-export function toDay(value: string | null | undefined): string | null {
-  if (value === null || value === undefined || value === '') return null;
-  const date = /^\d+$/.test(value) ? new Date(Number(value)) : new Date(value);
-  return Number.isNaN(date.getTime()) ? null : date.toISOString().slice(0, 10);
 }
 
 interface Scope {

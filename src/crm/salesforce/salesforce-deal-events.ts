@@ -4,8 +4,8 @@ import type { DealChanges, NormalizedDealEvent } from '../../deals/deal-event.ts
 import { recordDealEvent } from '../../deals/deal-events.ts';
 import type { InboxProcessor, InboxProcessorContext } from '../../inbox/inbox-processors.ts';
 import { enqueueJob } from '../../jobs/enqueue.ts';
+import { decimalToMinor, toDay } from '../crm-amount.ts';
 import type { CrmDealChange } from '../crm-connector.ts';
-import { decimalToMinor, toDay } from '../hubspot/hubspot-deal-events.ts';
 import { rereadDealsJob } from '../reread-deals.job.ts';
 import { findStageMapping } from '../stage-mapping.repository.ts';
 import type { SalesforceInboxPayload } from './salesforce-change.inbox.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decimalToMinor, toDay } from '../../../src/crm/hubspot/hubspot-deal-events.ts';
+import { decimalToMinor, toDay } from '../../../src/crm/crm-amount.ts';
 import { waitFor } from '../../helpers/wait-for.ts';
 import type { WebhookEvent } from '../../hubspot/local-hubspot-webhooks.ts';
 import { type HubspotWorld, openHubspotWorld } from './hubspot-world.ts';
