@@ -9,14 +9,15 @@ import { randomBytes } from 'node:crypto';
 import { addRuleVersion, createPlan } from '../src/commissions/commission-plan.repository.ts';
 import { lockOrCreateDeal, setAttributions } from '../src/deals/deal.repository.ts';
 import { type HubspotWorld, openHubspotWorld } from '../test/crm/hubspot/hubspot-world.ts';
-import { type BenchContext, median, round, sleep } from './lib.ts';
+import { watchCommissionLines } from './commission-line-watch.ts';
+import { type BenchContext, benchSecrets, median, percentile, round } from './lib.ts';
 
 const DEALS = Number(process.env.BENCH_DEALS ?? 200);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
 const POLL_MS = 2;
 
 export async function hubspotTimeToLedger(ctx: BenchContext): Promise<void> {
-  const world = await openHubspotWorld({ env: { LOG_LEVEL: 'warn' } });
+  const world = await openHubspotWorld({ env: { LOG_LEVEL: 'warn', ...benchSecrets() } });
   try {
     const portalId = 71_000_000 + Math.floor(Math.random() * 1_000_000);
     const installed = await world.install(portalId);
@@ -29,27 +30,7 @@ export async function hubspotTimeToLedger(ctx: BenchContext): Promise<void> {
     const queue = world.runtime.config.redisUrl ? 'redis' : 'in-process';
     ctx.log(`${database} + ${queue}: ${DEALS} closed-won webhooks, ${CONCURRENCY} in flight`);
 
-    const waiting = new Map<string, (at: number) => void>();
-    let polling = true;
-    const poller = (async () => {
-      while (polling) {
-        if (waiting.size > 0) {
-          const rows = await world.runtime.db
-            .selectFrom('commission_lines')
-            .select('deal_id')
-            .distinct()
-            .where('tenant_id', '=', installed.tenantId)
-            .where('deal_id', 'in', [...waiting.keys()])
-            .execute();
-          const now = performance.now();
-          for (const row of rows) {
-            waiting.get(row.deal_id as string)?.(now);
-            waiting.delete(row.deal_id as string);
-          }
-        }
-        await sleep(POLL_MS);
-      }
-    })();
+    const watch = watchCommissionLines(world.runtime.db, installed.tenantId, POLL_MS);
 
     const latencies: number[] = [];
     const acks: number[] = [];
@@ -65,29 +46,22 @@ export async function hubspotTimeToLedger(ctx: BenchContext): Promise<void> {
           propertyValue: 'closedwon',
         });
         const started = performance.now();
-        const ledgered = new Promise<number>((resolve) => waiting.set(dealId, resolve));
+        const ledgered = watch.expect(dealId, `deal ${crmDealId}`);
         const delivery = await world.webhooks.post([event]);
         if (delivery.status !== 200) throw new Error(`webhook refused: ${delivery.status} ${delivery.body}`);
         acks.push(delivery.ms);
-        const at = await Promise.race([ledgered, sleep(60_000).then(() => Number.NaN)]);
-        if (Number.isNaN(at)) throw new Error(`no commission line for deal ${crmDealId} after 60 s`);
-        latencies.push(at - started);
+        latencies.push((await ledgered) - started);
       }
     };
     const started = performance.now();
     try {
       await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     } finally {
-      polling = false;
-      await poller;
+      await watch.stop();
     }
     const seconds = (performance.now() - started) / 1000;
-    const p = (samples: number[], q: number) => {
-      const sorted = [...samples].sort((a, b) => a - b);
-      return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * q) - 1)]!;
-    };
     ctx.log(
-      `time to ledger p50 ${round(median(latencies), 1)} ms, p99 ${round(p(latencies, 0.99), 1)} ms ` +
+      `time to ledger p50 ${round(median(latencies), 1)} ms, p99 ${round(percentile(latencies, 0.99), 1)} ms ` +
         `(webhook acknowledged p50 ${round(median(acks), 1)} ms)`,
     );
     ctx.report({
@@ -98,10 +72,10 @@ export async function hubspotTimeToLedger(ctx: BenchContext): Promise<void> {
       concurrency: CONCURRENCY,
       pollMs: POLL_MS,
       p50Ms: round(median(latencies), 1),
-      p99Ms: round(p(latencies, 0.99), 1),
+      p99Ms: round(percentile(latencies, 0.99), 1),
       maxMs: round(Math.max(...latencies), 1),
       ackP50Ms: round(median(acks), 1),
-      ackP99Ms: round(p(acks, 0.99), 1),
+      ackP99Ms: round(percentile(acks, 0.99), 1),
       dealsPerSecond: round(latencies.length / seconds, 1),
     });
   } finally {

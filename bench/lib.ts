@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -25,6 +26,13 @@ export function median(samples: readonly number[]): number {
   const sorted = [...samples].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** The sample at quantile q (0.99 for p99): the smallest one with at least q of them at or below it. */
+export function percentile(samples: readonly number[], q: number): number {
+  if (samples.length === 0) throw new Error('percentile of no samples');
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * q) - 1)]!;
 }
 
 export function round(value: number, digits = 0): number {
@@ -69,6 +77,17 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, message: (
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Fresh keys for a benchmark's runtime: set explicitly, so the runtime does not generate them into
+ * its DATA_DIR with a warning on stdout (where only result lines belong).
+ */
+export function benchSecrets(): { TOKEN_ENCRYPTION_KEY: string; LINK_SIGNING_KEY: string } {
+  return {
+    TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    LINK_SIGNING_KEY: randomBytes(32).toString('hex'),
+  };
 }
 
 export function errorMessage(error: unknown): string {

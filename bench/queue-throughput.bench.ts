@@ -11,6 +11,7 @@ import { createRuntime, type Runtime } from '../src/runtime.ts';
 import { startWorker } from '../src/worker.ts';
 import {
   type BenchContext,
+  benchSecrets,
   errorMessage,
   makeTempDir,
   median,
@@ -166,9 +167,7 @@ async function endToEnd(ctx: BenchContext, mode: Mode, databaseUrl: string | und
       REDIS_PREFIX: prefix,
       JOB_CONCURRENCY: String(CONCURRENCY),
       OUTBOX_POLL_MS: String(OUTBOX_POLL_MS),
-      // Set, so no secrets file is generated (and warned about) in every run.
-      TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      LINK_SIGNING_KEY: randomBytes(32).toString('hex'),
+      ...benchSecrets(),
     });
     runtime = await createRuntime({
       config,

@@ -5,14 +5,23 @@ import pg from 'pg';
 import type { Db } from '../src/db/database.ts';
 import { openDatabase } from '../src/db/open-database.ts';
 import { createApiKey } from '../src/tenants/api-key.service.ts';
-import { type BenchContext, errorMessage, makeTempDir, median, removeDir, round } from './lib.ts';
+import {
+  type BenchContext,
+  benchSecrets,
+  errorMessage,
+  makeTempDir,
+  median,
+  percentile,
+  removeDir,
+  round,
+} from './lib.ts';
 import { type ServiceProcess, startServiceProcess } from './service-process.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const EXISTING = 100_000;
 const SUBMISSIONS = 2_000;
 const WARMUP = 100;
-const IN_FLIGHT = 8;
+const IN_FLIGHT = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const PARTNERS = 20;
 const GOAL_P99_MS = 50;
 const API_READY_TIMEOUT_MS = 60_000;
@@ -129,8 +138,7 @@ async function submitThroughApi(ctx: BenchContext, fixture: Fixture): Promise<Ru
         DATA_DIR: dataDir,
         DATABASE_URL: fixture.url,
         PUBLIC_URL: 'http://127.0.0.1',
-        TOKEN_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-        LINK_SIGNING_KEY: randomBytes(32).toString('hex'),
+        ...benchSecrets(),
       },
       API_READY_TIMEOUT_MS,
     );
@@ -154,9 +162,13 @@ async function submitThroughApi(ctx: BenchContext, fixture: Fixture): Promise<Ru
       if (latencies.length % 500 === 0) ctx.log(`${latencies.length}/${SUBMISSIONS} submitted`);
     });
     const ms = performance.now() - started;
-    latencies.sort((a, b) => a - b);
-    const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)]!;
-    return { ms, perSec: (SUBMISSIONS / ms) * 1000, p50: at(0.5), p99: at(0.99), outcomes };
+    return {
+      ms,
+      perSec: (SUBMISSIONS / ms) * 1000,
+      p50: percentile(latencies, 0.5),
+      p99: percentile(latencies, 0.99),
+      outcomes,
+    };
   } finally {
     agent.destroy();
     await service

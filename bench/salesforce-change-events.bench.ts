@@ -12,17 +12,13 @@ import { lockOrCreateDeal, setAttributions } from '../src/deals/deal.repository.
 import { openChangeStreamWorld, userOpportunity } from '../test/crm/salesforce/change-stream-world.ts';
 import { makePartner } from '../test/factories/partner.factory.ts';
 import { makeProgram } from '../test/factories/program.factory.ts';
-import { type BenchContext, median, round, sleep } from './lib.ts';
+import { watchCommissionLines } from './commission-line-watch.ts';
+import { type BenchContext, benchSecrets, median, percentile, round, sleep } from './lib.ts';
 
 const DEALS = Number(process.env.BENCH_DEALS ?? 200);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
 const POLL_MS = 2;
-
-const percentile = (samples: number[], q: number) => {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * q) - 1)]!;
-};
 
 async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 300_000) {
   const deadline = Date.now() + timeoutMs;
@@ -33,7 +29,7 @@ async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 30
 }
 
 export async function salesforceChangeEvents(ctx: BenchContext): Promise<void> {
-  const world = await openChangeStreamWorld({ runtime: { env: { LOG_LEVEL: 'warn' } } });
+  const world = await openChangeStreamWorld({ runtime: { env: { LOG_LEVEL: 'warn', ...benchSecrets() } } });
   try {
     const db = world.runtime.db;
     const t = await world.streamingTenant();
@@ -72,46 +68,23 @@ export async function salesforceChangeEvents(ctx: BenchContext): Promise<void> {
     await world.drained();
 
     // (2) Closed Won in Salesforce → commission line here.
-    const waiting = new Map<string, (at: number) => void>();
-    let polling = true;
-    const poller = (async () => {
-      while (polling) {
-        if (waiting.size > 0) {
-          const rows = await db
-            .selectFrom('commission_lines')
-            .select('deal_id')
-            .distinct()
-            .where('tenant_id', '=', tenantId)
-            .where('deal_id', 'in', [...waiting.keys()])
-            .execute();
-          const now = performance.now();
-          for (const row of rows) {
-            waiting.get(row.deal_id as string)?.(now);
-            waiting.delete(row.deal_id as string);
-          }
-        }
-        await sleep(POLL_MS);
-      }
-    })();
+    const watch = watchCommissionLines(db, tenantId, POLL_MS);
     const latencies: number[] = [];
     let next = 0;
     const worker = async () => {
       while (next < ids.length) {
         const i = next++;
-        const ledgered = new Promise<number>((resolve) => waiting.set(dealIds[i]!, resolve));
+        const ledgered = watch.expect(dealIds[i]!, `opportunity ${ids[i]}`);
         const at = performance.now();
         t.org.userUpdate('Opportunity', ids[i]!, { StageName: 'Closed Won' });
-        const done = await Promise.race([ledgered, sleep(60_000).then(() => Number.NaN)]);
-        if (Number.isNaN(done)) throw new Error(`no commission line for opportunity ${ids[i]} after 60 s`);
-        latencies.push(done - at);
+        latencies.push((await ledgered) - at);
       }
     };
     const ledgerStarted = performance.now();
     try {
       await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     } finally {
-      polling = false;
-      await poller;
+      await watch.stop();
     }
     const ledgerSeconds = (performance.now() - ledgerStarted) / 1000;
     ctx.log(
