@@ -1,12 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addRuleVersion, createPlan } from '../../../src/commissions/commission-plan.repository.ts';
-import { accountBalance } from '../../../src/ledger/account.repository.ts';
 import { verifyLedger } from '../../../src/ledger/ledger-verify.ts';
-import { createApiKey } from '../../../src/tenants/api-key.service.ts';
-import { makePartner } from '../../factories/partner.factory.ts';
-import { makeEnrolment, makeProgram } from '../../factories/program.factory.ts';
 import { usingPostgres } from '../../helpers/test-database.ts';
 import { sleep, waitFor } from '../../helpers/wait-for.ts';
+import { type LoopTenant, setUpLoopTenant } from '../crm-loop-tenant.ts';
 import { type ChangeStreamWorld, openChangeStreamWorld } from './change-stream-world.ts';
 
 const mode = usingPostgres ? 'PostgreSQL + Redis' : 'PGlite';
@@ -19,7 +15,8 @@ const mode = usingPostgres ? 'PostgreSQL + Redis' : 'PGlite';
 describe(`the Salesforce loop, install to ledger (${mode})`, () => {
   let world: ChangeStreamWorld;
   let tenantId: string;
-  let headers: (role: 'admin' | 'sales_rep') => { authorization: string };
+  let loop: LoopTenant;
+  let headers: LoopTenant['headers'];
   let programId: string;
   let parentId: string;
   let partnerId: string;
@@ -29,28 +26,8 @@ describe(`the Salesforce loop, install to ledger (${mode})`, () => {
     const installed = await world.install();
     expect(installed.status, installed.body).toBe(200);
     tenantId = installed.tenantId;
-    const db = world.runtime.db;
-    const keys = {
-      admin: (await createApiKey(db, { tenantId, role: 'admin', name: 'admin' })).key,
-      sales_rep: (await createApiKey(db, { tenantId, role: 'sales_rep', name: 'rep' })).key,
-    };
-    headers = (role) => ({ authorization: `Bearer ${keys[role]}` });
-    const program = await makeProgram(db, tenantId, { currency: 'USD', holdDays: 30 });
-    programId = program.id;
-    parentId = (await makePartner(db, tenantId, { name: 'Lead Agency' })).id;
-    partnerId = (await makePartner(db, tenantId, { name: 'Acme Referrals', parentId })).id;
-    await makeEnrolment(db, tenantId, programId, partnerId);
-    await db.transaction().execute(async (tx) => {
-      const plan = await createPlan(tx, { tenantId, programId, name: 'Revenue share' });
-      const rule = { tenantId, planId: plan.id, conditions: {}, effectiveFrom: new Date('2020-01-01Z') };
-      await addRuleVersion(tx, { ...rule, ruleKey: 'share', type: 'revenue_share', config: { rate: '0.1' } });
-      await addRuleVersion(tx, {
-        ...rule,
-        ruleKey: 'override',
-        type: 'override',
-        config: { basis: 'commission', levels: ['0.1'] },
-      });
-    });
+    loop = await setUpLoopTenant(world.runtime.db, tenantId);
+    ({ headers, programId, parentId, partnerId } = loop);
     const streams = world.startStreams();
     await waitFor('the org streamed', () => streams.tenants().includes(tenantId));
   });
@@ -58,33 +35,8 @@ describe(`the Salesforce loop, install to ledger (${mode})`, () => {
     await world?.close();
   });
 
-  const pending = (id: string) =>
-    accountBalance(world.runtime.db, tenantId, {
-      kind: 'partner_pending',
-      partnerId: id,
-      programId,
-      currency: 'USD',
-    });
-  /** Lines holding money now: not clawbacks, not cancelled, not reversed. */
-  const liveLines = async (crmDealId: string) => {
-    const lines = await world.runtime.db
-      .selectFrom('commission_lines')
-      .innerJoin('deals', 'deals.id', 'commission_lines.deal_id')
-      .selectAll('commission_lines')
-      .where('deals.tenant_id', '=', tenantId)
-      .where('deals.crm_deal_id', '=', crmDealId)
-      .execute();
-    const reversed = new Set(lines.map((l) => l.reverses_line_id).filter(Boolean));
-    const live = lines.filter(
-      (l) => l.kind !== 'clawback' && l.status !== 'cancelled' && !reversed.has(l.id),
-    );
-    return {
-      all: lines,
-      live: live
-        .map((l) => [l.partner_id, l.kind, BigInt(l.amount)] as const)
-        .sort((a, b) => (a[2] > b[2] ? -1 : 1)),
-    };
-  };
+  const pending = (id: string) => loop.pending(id);
+  const liveLines = (crmDealId: string) => loop.liveLines(crmDealId);
 
   it('install → approved registration → opportunity in Salesforce → Closed Won accrues → Closed Lost reverses exactly → note on the opportunity', async () => {
     const submitted = await world.app.inject({
