@@ -1,12 +1,11 @@
 import oauth2, { type OAuth2Namespace, type OAuth2Token } from '@fastify/oauth2';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { AppDeps } from '../../app.ts';
 import { AppError } from '../../errors/app-error.ts';
 import { html } from '../../portal/html.template.ts';
-import { messagePage, PAGE_HEADERS, page } from '../../portal/page.layout.ts';
 import { installCrmAccount, setUpCrmAccount } from '../crm-install.ts';
+import { connectedPage, expiredPage, notConnectedPage, refusedPage, sendPage } from '../crm-oauth.pages.ts';
 import { checkState, signState } from '../crm-oauth.state.ts';
 import { hubspotConnector } from './hubspot-connector.ts';
 import { HUBSPOT_AUTHORIZE_PATH, HUBSPOT_SCOPES, HUBSPOT_TOKEN_PATH } from './hubspot-oauth.auth.ts';
@@ -20,10 +19,7 @@ declare module 'fastify' {
 }
 
 const CALLBACK_PATH = '/oauth/hubspot/callback';
-
-function sendPage(reply: FastifyReply, status: number, body: string) {
-  return reply.code(status).headers(PAGE_HEADERS).type('text/html; charset=utf-8').send(body);
-}
+const START_AGAIN = 'Start it again from the app listing';
 
 /**
  * The install: `/oauth/hubspot/install` sends the admin to HubSpot's consent screen with our scopes
@@ -92,25 +88,11 @@ export const hubspotOauthRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = 
     async (request, reply) => {
       const query = request.query;
       if (query.error) {
-        return sendPage(
-          reply,
-          400,
-          messagePage('HubSpot was not connected', [
-            'The install was cancelled or refused in HubSpot. Start it again from the app listing when you are ready.',
-          ]),
-        );
+        return sendPage(reply, 400, refusedPage('HubSpot', START_AGAIN));
       }
       const state = checkState(key, 'hubspot', query.state, Date.now());
       if (state !== 'ok' || !query.code) {
-        return sendPage(
-          reply,
-          400,
-          messagePage('This install link has expired', [
-            state === 'expired'
-              ? 'The install took longer than 15 minutes. Start it again from the app listing.'
-              : 'The install could not be verified. Start it again from the app listing.',
-          ]),
-        );
+        return sendPage(reply, 400, expiredPage(state, 'The install could not be verified.', START_AGAIN));
       }
       const oauth = app.hubspotOAuth2 as OAuth2Namespace;
       let token: OAuth2Token;
@@ -121,9 +103,10 @@ export const hubspotOauthRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = 
         return sendPage(
           reply,
           400,
-          messagePage('HubSpot was not connected', [
+          notConnectedPage(
+            'HubSpot',
             'HubSpot did not accept the install code (it may have been used already). Start the install again.',
-          ]),
+          ),
         );
       }
       const { access_token: accessToken, refresh_token: refreshToken, expires_in: expiresIn } = token.token;
@@ -134,9 +117,10 @@ export const hubspotOauthRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = 
         return sendPage(
           reply,
           502,
-          messagePage('HubSpot was not connected', [
+          notConnectedPage(
+            'HubSpot',
             'HubSpot did not tell us which account was connected. Please try the install again in a minute.',
-          ]),
+          ),
         );
       }
       const installed = await installCrmAccount(deps.db, services, {
@@ -158,21 +142,14 @@ export const hubspotOauthRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = 
       return sendPage(
         reply,
         200,
-        page({
-          title: 'HubSpot connected',
-          body: html`<h1>HubSpot connected</h1>
-<p class="notice ok">PartnerLoop is connected to HubSpot account <strong>${info.value.hubDomain ?? info.value.hubId}</strong>
+        connectedPage(
+          'HubSpot',
+          html`<p class="notice ok">PartnerLoop is connected to HubSpot account <strong>${info.value.hubDomain ?? info.value.hubId}</strong>
 (portal ${info.value.hubId})${installed.reactivated ? ', and the existing installation is active again' : ''}.</p>
-${setup.stages !== null ? html`<p>${setup.stages} deal stages were read and classified; review them with <code>GET /api/v1/crm/stage-mapping</code>.</p>` : ''}
-${setup.problems.map((p) => html`<p class="notice warn">${p}</p>`)}
-${
-  installed.adminKey
-    ? html`<h2>Your admin API key</h2>
-<p>It is shown only this once: store it in your password manager now.</p>
-<p><code>${installed.adminKey}</code></p>`
-    : html`<p>Use your existing admin API keys; no new key was created.</p>`
-}`,
-        }),
+${setup.stages !== null ? html`<p>${setup.stages} deal stages were read and classified; review them with <code>GET /api/v1/crm/stage-mapping</code>.</p>` : ''}`,
+          setup.problems,
+          installed.adminKey,
+        ),
       );
     },
   );

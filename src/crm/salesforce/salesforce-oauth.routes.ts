@@ -1,10 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { AppDeps } from '../../app.ts';
 import { html } from '../../portal/html.template.ts';
-import { messagePage, PAGE_HEADERS, page } from '../../portal/page.layout.ts';
 import { installCrmAccount, setUpCrmAccount } from '../crm-install.ts';
+import { connectedPage, expiredPage, notConnectedPage, refusedPage, sendPage } from '../crm-oauth.pages.ts';
 import { checkState, signState } from '../crm-oauth.state.ts';
 import { pkcePair, SalesforceAuth } from './salesforce-oauth.auth.ts';
 import { requireSalesforceConfigured } from './salesforce-oauth.guard.ts';
@@ -12,12 +11,7 @@ import { rememberInstall, takeInstall } from './salesforce-oauth.state.ts';
 import { salesforceConnector } from './salesforce-session.ts';
 
 const CALLBACK_PATH = '/oauth/salesforce/callback';
-
-function sendPage(reply: FastifyReply, status: number, body: string) {
-  return reply.code(status).headers(PAGE_HEADERS).type('text/html; charset=utf-8').send(body);
-}
-
-const notConnected = (reason: string) => messagePage('Salesforce was not connected', [reason]);
+const START_AGAIN = 'Start it again';
 
 /**
  * The install (OAuth 2.0 web server flow with PKCE): `/oauth/salesforce/install` (`?sandbox=true`
@@ -79,27 +73,15 @@ export const salesforceOauthRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }>
     async (request, reply) => {
       const query = request.query;
       if (query.error) {
-        return sendPage(
-          reply,
-          400,
-          notConnected(
-            'The install was cancelled or refused in Salesforce. Start it again when you are ready.',
-          ),
-        );
+        return sendPage(reply, 400, refusedPage('Salesforce', START_AGAIN));
       }
       const state = checkState(stateKey, 'salesforce', query.state, Date.now());
       const pending =
         state === 'ok' && query.state ? await takeInstall(deps.db, sealKey, query.state) : undefined;
       if (!pending || !query.code) {
-        return sendPage(
-          reply,
-          400,
-          messagePage('This install link has expired', [
-            state === 'expired'
-              ? 'The install took longer than 15 minutes. Start it again.'
-              : 'The install could not be verified (or was already completed). Start it again.',
-          ]),
-        );
+        // A state is used once: the verifier it keeps is taken by the first callback.
+        const unverified = 'The install could not be verified (or was already completed).';
+        return sendPage(reply, 400, expiredPage(state, unverified, START_AGAIN));
       }
       const auth = new SalesforceAuth(config, pending.loginUrl);
       const credentials = await auth.exchangeCode({
@@ -112,7 +94,8 @@ export const salesforceOauthRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }>
         return sendPage(
           reply,
           credentials.error.kind === 'unavailable' ? 502 : 400,
-          notConnected(
+          notConnectedPage(
+            'Salesforce',
             `Salesforce did not accept the install (${credentials.error.message}). Start the install again.`,
           ),
         );
@@ -138,10 +121,9 @@ export const salesforceOauthRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }>
       return sendPage(
         reply,
         200,
-        page({
-          title: 'Salesforce connected',
-          body: html`<h1>Salesforce connected</h1>
-<p class="notice ok">PartnerLoop is connected to the Salesforce ${sandbox ? 'sandbox' : 'org'} <strong>${orgId}</strong>
+        connectedPage(
+          'Salesforce',
+          html`<p class="notice ok">PartnerLoop is connected to the Salesforce ${sandbox ? 'sandbox' : 'org'} <strong>${orgId}</strong>
 at ${instanceUrl ?? ''}${installed.reactivated ? ', and the existing installation is active again' : ''}.</p>
 ${
   setup.propertiesMissing.length > 0
@@ -152,16 +134,10 @@ Deploy the project in <code>crm-extensions/salesforce</code> (<code>sf project d
       ? html`<p>PartnerLoop's Opportunity fields are all there.</p>`
       : ''
 }
-${setup.stages !== null ? html`<p>${setup.stages} opportunity stages were read and classified; review them with <code>GET /api/v1/crm/stage-mapping</code>.</p>` : ''}
-${setup.problems.map((p) => html`<p class="notice warn">${p}</p>`)}
-${
-  installed.adminKey
-    ? html`<h2>Your admin API key</h2>
-<p>It is shown only this once: store it in your password manager now.</p>
-<p><code>${installed.adminKey}</code></p>`
-    : html`<p>Use your existing admin API keys; no new key was created.</p>`
-}`,
-        }),
+${setup.stages !== null ? html`<p>${setup.stages} opportunity stages were read and classified; review them with <code>GET /api/v1/crm/stage-mapping</code>.</p>` : ''}`,
+          setup.problems,
+          installed.adminKey,
+        ),
       );
     },
   );
