@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import mjml2html from 'mjml';
 import {
   type CompiledTemplate,
   parseTemplate,
@@ -77,6 +76,9 @@ export interface CompiledEmail {
 }
 
 export async function compileMjml(mjml: string): Promise<string> {
+  // Loaded on the first compile, not at start: mjml takes ~300 ms to import, and a process that
+  // sends no email (the API role, a fresh `npm start`) never needs it.
+  const { default: mjml2html } = await import('mjml');
   const result = await mjml2html(mjml.replaceAll(COLOR_PLACEHOLDER, COLOR_SENTINEL), {
     validationLevel: 'strict',
     minify: false,
