@@ -7,7 +7,7 @@ import { verifyLedger } from '../src/ledger/ledger-verify.ts';
 import { withLedgerRetry } from '../src/ledger/post-transaction.ts';
 import type { Services } from '../src/services.ts';
 import { createLedgerBenchDatabase, type LedgerBenchDatabase, postgresUrl } from './ledger-fixture.ts';
-import { type BenchContext, median, round } from './lib.ts';
+import { type BenchContext, median, round, settleAfterBulkLoad } from './lib.ts';
 
 const RUNS = 3;
 const WORKERS = 8;
@@ -139,8 +139,8 @@ async function createDeals(
         on p.crm = d.crm_deal_id`.execute(bench.db);
   }
   // A bulk load is not what the product does (deals arrive one by one and autovacuum keeps their
-  // statistics): analyze, or the sessions keep foreign-key check plans made when the table was small.
-  await sql`analyze deals, deal_attributions`.execute(bench.db);
+  // statistics): without it, the sessions keep foreign-key check plans made when the table was small.
+  await settleAfterBulkLoad(bench.db);
 }
 
 async function run(bench: LedgerBenchDatabase, services: Services, label: string, postings: number) {

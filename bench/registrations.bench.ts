@@ -14,6 +14,7 @@ import {
   percentile,
   removeDir,
   round,
+  settleAfterBulkLoad,
 } from './lib.ts';
 import { type ServiceProcess, startServiceProcess } from './service-process.ts';
 
@@ -354,8 +355,7 @@ async function load(db: Db): Promise<Omit<Fixture, 'url' | 'drop'>> {
           (select ${SYLLABLES}::text[] as s) syllables
       ) words
     ) rows`.execute(db);
-  // What autovacuum would have done by the time a tenant holds this many rows.
-  await sql`analyze`.execute(db);
+  await settleAfterBulkLoad(db);
   const active = await db
     .selectFrom('registrations')
     .select(['partner_id', 'domain', 'company_name'])

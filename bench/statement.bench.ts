@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../src/db/database.ts';
 import { buildStatement } from '../src/statements/statement.ts';
 import { createLedgerBenchDatabase, postgresUrl } from './ledger-fixture.ts';
-import { type BenchContext, median, round } from './lib.ts';
+import { type BenchContext, median, round, settleAfterBulkLoad } from './lib.ts';
 
 const RUNS = 7;
 const GOAL_MS = 100;
@@ -143,8 +143,5 @@ async function load(db: Db, tenantId: string, programId: string, partnerIds: str
     await lines(partnerId, LINES, true).execute(tx);
     for (const other of others) await lines(other, OTHER_LINES_EACH, false).execute(tx);
   });
-  await sql`analyze commission_lines`.execute(db);
-  await sql`analyze deals`.execute(db);
-  await sql`analyze deal_events`.execute(db);
-  await sql`analyze payouts`.execute(db);
+  await settleAfterBulkLoad(db);
 }
