@@ -21,8 +21,13 @@ import { type ServiceProcess, startServiceProcess } from './service-process.ts';
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const EXISTING = 100_000;
 const SUBMISSIONS = 2_000;
-const WARMUP = 100;
-const IN_FLIGHT = Number(process.env.BENCH_CONCURRENCY ?? 8);
+/** Before each level, untimed: a new API process runs its first requests unoptimised (V8, caches). */
+const WARMUP = 500;
+/**
+ * Requests in flight: each level in turn on each run's database and API process, each reported
+ * with its own figures, from light load to the two cores saturated.
+ */
+const LEVELS = (process.env.BENCH_CONCURRENCY ?? '2,4,8').split(',').map(Number);
 const PARTNERS = 20;
 const GOAL_P99_MS = 50;
 const API_READY_TIMEOUT_MS = 60_000;
@@ -60,8 +65,8 @@ interface Fixture {
 
 /**
  * Registrations submitted per second through `POST /api/v1/registrations` (admin key, real HTTP to
- * the app listening on 127.0.0.1, 8 requests in flight), with conflict detection against a tenant
- * that already holds 100,000 registrations. PostgreSQL only; a fresh database per run.
+ * the API role in its own process, at each level of requests in flight), with conflict detection
+ * against a tenant that already holds 100,000 registrations. PostgreSQL only; a fresh database per run.
  */
 export async function registrations(ctx: BenchContext): Promise<void> {
   const baseUrl = process.env.DATABASE_URL?.trim();
@@ -73,33 +78,39 @@ export async function registrations(ctx: BenchContext): Promise<void> {
     });
     return;
   }
-  const runs: RunResult[] = [];
+  if (LEVELS.some((level) => !Number.isInteger(level) || level < 1))
+    throw new Error(`BENCH_CONCURRENCY must list whole numbers of requests in flight, not "${LEVELS}"`);
+  const byLevel = new Map<number, RunResult[]>(LEVELS.map((level) => [level, []]));
   for (let run = 1; run <= RUNS; run++) {
-    const result = await oneRun(ctx, baseUrl);
-    runs.push(result);
-    ctx.log(
-      `run ${run}/${RUNS}: ${SUBMISSIONS} submissions in ${round(result.ms)} ms = ${round(result.perSec)}/s, ` +
-        `p50 ${round(result.p50, 1)} ms, p99 ${round(result.p99, 1)} ms, ${JSON.stringify(result.outcomes)}`,
-    );
+    for (const [level, result] of await oneRun(ctx, baseUrl)) {
+      byLevel.get(level)!.push(result);
+      ctx.log(
+        `run ${run}/${RUNS}, ${level} in flight: ${SUBMISSIONS} submissions in ${round(result.ms)} ms = ` +
+          `${round(result.perSec)}/s, p50 ${round(result.p50, 1)} ms, p99 ${round(result.p99, 1)} ms, ` +
+          JSON.stringify(result.outcomes),
+      );
+    }
   }
-  const p99 = median(runs.map((r) => r.p99));
-  ctx.report({
-    bench: 'registrations',
-    db: 'postgres',
-    existingRegistrations: EXISTING,
-    submissionsPerRun: SUBMISSIONS,
-    inFlight: IN_FLIGHT,
-    runs: RUNS,
-    medianSubmissionsPerSec: round(median(runs.map((r) => r.perSec))),
-    p50Ms: round(median(runs.map((r) => r.p50)), 1),
-    p99Ms: round(p99, 1),
-    goalP99Ms: GOAL_P99_MS,
-    metGoal: p99 < GOAL_P99_MS,
-    samplesSubmissionsPerSec: runs.map((r) => round(r.perSec)),
-    samplesP50Ms: runs.map((r) => round(r.p50, 1)),
-    samplesP99Ms: runs.map((r) => round(r.p99, 1)),
-    outcomes: runs[runs.length - 1]?.outcomes,
-  });
+  for (const [level, runs] of byLevel) {
+    const p99 = median(runs.map((r) => r.p99));
+    ctx.report({
+      bench: 'registrations',
+      db: 'postgres',
+      existingRegistrations: EXISTING,
+      submissionsPerRun: SUBMISSIONS,
+      inFlight: level,
+      runs: RUNS,
+      medianSubmissionsPerSec: round(median(runs.map((r) => r.perSec))),
+      p50Ms: round(median(runs.map((r) => r.p50)), 1),
+      p99Ms: round(p99, 1),
+      goalP99Ms: GOAL_P99_MS,
+      metGoal: p99 < GOAL_P99_MS,
+      samplesSubmissionsPerSec: runs.map((r) => round(r.perSec)),
+      samplesP50Ms: runs.map((r) => round(r.p50, 1)),
+      samplesP99Ms: runs.map((r) => round(r.p99, 1)),
+      outcomes: runs[runs.length - 1]?.outcomes,
+    });
+  }
 }
 
 interface RunResult {
@@ -110,7 +121,7 @@ interface RunResult {
   outcomes: Record<string, number>;
 }
 
-async function oneRun(ctx: BenchContext, baseUrl: string): Promise<RunResult> {
+async function oneRun(ctx: BenchContext, baseUrl: string): Promise<Map<number, RunResult>> {
   const fixture = await createFixture(ctx, baseUrl);
   try {
     return await submitThroughApi(ctx, fixture);
@@ -123,10 +134,10 @@ async function oneRun(ctx: BenchContext, baseUrl: string): Promise<RunResult> {
  * Starts the API role (`partnerloop api`, its own process, as deployed) on the fixture's database and
  * times the submissions from this process: the load generator does not share the server's event loop.
  */
-async function submitThroughApi(ctx: BenchContext, fixture: Fixture): Promise<RunResult> {
+async function submitThroughApi(ctx: BenchContext, fixture: Fixture): Promise<Map<number, RunResult>> {
   const dataDir = await makeTempDir('registrations');
   let service: ServiceProcess | undefined;
-  const agent = new http.Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: Math.max(...LEVELS) });
   try {
     // The API role: its own pool (10 connections), no workers and no outbox relay; no Redis.
     service = await startServiceProcess(
@@ -145,31 +156,12 @@ async function submitThroughApi(ctx: BenchContext, fixture: Fixture): Promise<Ru
     );
     const port = service.port;
     const post = (body: object) => postJson(agent, port, fixture.adminKey, body);
-
-    const make = submissions(fixture);
-    await drive(WARMUP, IN_FLIGHT, async (i) => {
-      await post(make.fresh(SUBMISSIONS + i));
-    });
-    const latencies: number[] = [];
-    const outcomes: Record<string, number> = {};
-    const started = performance.now();
-    await drive(SUBMISSIONS, IN_FLIGHT, async (i) => {
-      const t0 = performance.now();
-      const response = await post(i % REPEAT_EVERY === 0 ? make.repeat(i / REPEAT_EVERY) : make.fresh(i));
-      latencies.push(performance.now() - t0);
-      if (response.status !== 201) throw new Error(`HTTP ${response.status}: ${response.body.slice(0, 300)}`);
-      const outcome = (JSON.parse(response.body) as { checkOutcome: string }).checkOutcome;
-      outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
-      if (latencies.length % 500 === 0) ctx.log(`${latencies.length}/${SUBMISSIONS} submitted`);
-    });
-    const ms = performance.now() - started;
-    return {
-      ms,
-      perSec: (SUBMISSIONS / ms) * 1000,
-      p50: percentile(latencies, 0.5),
-      p99: percentile(latencies, 0.99),
-      outcomes,
-    };
+    const results = new Map<number, RunResult>();
+    for (const [index, level] of LEVELS.entries()) {
+      // Each level submits prospects of its own and repeats claims of its own.
+      results.set(level, await timeLevel(ctx, post, submissions(fixture, index), level));
+    }
+    return results;
   } finally {
     agent.destroy();
     await service
@@ -177,6 +169,39 @@ async function submitThroughApi(ctx: BenchContext, fixture: Fixture): Promise<Ru
       .catch((error: unknown) => ctx.log(`stopping the API failed: ${errorMessage(error)}`));
     await removeDir(dataDir);
   }
+}
+
+/** A warm-up, then SUBMISSIONS timed submissions, `inFlight` at a time. */
+async function timeLevel(
+  ctx: BenchContext,
+  post: (body: object) => Promise<{ status: number; body: string }>,
+  make: ReturnType<typeof submissions>,
+  inFlight: number,
+): Promise<RunResult> {
+  await drive(WARMUP, inFlight, async (i) => {
+    await post(make.fresh(SUBMISSIONS + i));
+  });
+  const latencies: number[] = [];
+  const outcomes: Record<string, number> = {};
+  const started = performance.now();
+  await drive(SUBMISSIONS, inFlight, async (i) => {
+    const t0 = performance.now();
+    const response = await post(i % REPEAT_EVERY === 0 ? make.repeat(i / REPEAT_EVERY) : make.fresh(i));
+    latencies.push(performance.now() - t0);
+    if (response.status !== 201) throw new Error(`HTTP ${response.status}: ${response.body.slice(0, 300)}`);
+    const outcome = (JSON.parse(response.body) as { checkOutcome: string }).checkOutcome;
+    outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+    if (latencies.length % 1000 === 0)
+      ctx.log(`${inFlight} in flight: ${latencies.length}/${SUBMISSIONS} submitted`);
+  });
+  const ms = performance.now() - started;
+  return {
+    ms,
+    perSec: (SUBMISSIONS / ms) * 1000,
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+    outcomes,
+  };
 }
 
 /** Runs `count` tasks, `inFlight` at a time. */
@@ -241,11 +266,13 @@ const pick = <T>(items: readonly T[]): T => items[randomInt(items.length)]!;
 const capital = (word: string) => word.charAt(0).toUpperCase() + word.slice(1);
 
 /** Request bodies: `fresh(n)` a prospect nobody registered, `repeat(r)` an active claim's domain again. */
-function submissions(fixture: Fixture) {
+function submissions(fixture: Fixture, level: number) {
   const value = () => (randomInt(500) + 1) * 100_000;
+  const fresh = level * (SUBMISSIONS + WARMUP);
+  const repeats = level * Math.ceil(SUBMISSIONS / REPEAT_EVERY);
   return {
     fresh(n: number) {
-      const name = word(EXISTING + n);
+      const name = word(EXISTING + fresh + n);
       const industry = Math.random() < 0.6 ? pick([...INDUSTRIES, ...INDUSTRIES_2]) : null;
       const domain = `${name}${industry ? `-${industry}` : ''}.${pick(TLDS)}`;
       return {
@@ -260,7 +287,7 @@ function submissions(fixture: Fixture) {
       };
     },
     repeat(r: number) {
-      const claim = fixture.active[r % fixture.active.length]!;
+      const claim = fixture.active[(repeats + r) % fixture.active.length]!;
       // Every other repeat by the claim's own partner (duplicate_of), the rest by another (conflict_with).
       const other = fixture.partnerIds.find((id) => id !== claim.partnerId)!;
       return {
@@ -362,7 +389,7 @@ async function load(db: Db): Promise<Omit<Fixture, 'url' | 'drop'>> {
     .where('tenant_id', '=', tenant.id)
     .where('status', 'in', ['submitted', 'approved'])
     .orderBy(sql`md5(id::text)`)
-    .limit(500)
+    .limit(1_000)
     .execute();
   return {
     tenantId: tenant.id,
