@@ -61,7 +61,7 @@ interface FieldProblem {
 }
 
 /** Every problem of the input at once (the house's validation_failed shape), before any write. */
-function problemsOf(input: PostTransactionInput): FieldProblem[] {
+export function problemsOf(input: PostTransactionInput): FieldProblem[] {
   const problems: FieldProblem[] = [];
   const key = input.idempotencyKey;
   if (typeof key !== 'string' || key.length < 1 || key.length > 500)
@@ -127,7 +127,7 @@ export function canonicalJson(value: unknown): string {
   });
 }
 
-interface ResolvedLine {
+export interface ResolvedLine {
   /** `key:<account_key>` or `id:<uuid>`: how the line finds its locked account. */
   ref: string;
   spec: AccountSpec | undefined;
@@ -136,7 +136,7 @@ interface ResolvedLine {
   amount: bigint;
 }
 
-function resolveLines(input: PostTransactionInput): ResolvedLine[] {
+export function resolveLines(input: PostTransactionInput): ResolvedLine[] {
   const shard = shardFor(input.idempotencyKey);
   return input.lines.map((line) => {
     const ref = line.account;
@@ -199,54 +199,7 @@ export async function postTransaction(tx: Tx, input: PostTransactionInput): Prom
   const hash = contentHash(input, lines);
   const tenantId = input.tenantId;
 
-  const specs = new Map(lines.flatMap((l) => (l.spec ? [[accountKey(l.spec), l.spec] as const] : [])));
-  const ids = [...new Set(lines.flatMap((l) => (l.accountId ? [l.accountId] : [])))];
-  // Create first, lock after: while it creates, this posting holds no account lock.
-  const unknown = [...specs].filter(([key]) => !isKnownAccount(tenantId, key));
-  const created = await ensureAccounts(
-    tx,
-    tenantId,
-    unknown.map(([, spec]) => spec),
-  );
-  const locked = await lockAccounts(tx, tenantId, [...specs.keys()], ids);
-  const missing = [...specs].filter(([key]) => !locked.some((a) => a.account_key === key));
-  if (missing.length > 0) {
-    // Only when the process's memory of accounts was wrong (see account.repository.ts): created
-    // under locks, which can deadlock against a concurrent creation; withLedgerRetry retries that.
-    await ensureAccounts(
-      tx,
-      tenantId,
-      missing.map(([, spec]) => spec),
-    );
-    locked.push(
-      ...(await lockAccounts(
-        tx,
-        tenantId,
-        missing.map(([key]) => key),
-        [],
-      )),
-    );
-  }
-  rememberAccounts(
-    tenantId,
-    locked.flatMap((a) => (created.has(a.account_key) ? [] : [a.account_key])),
-  );
-  const byRef = new Map<string, LedgerAccountRow>();
-  for (const account of locked) {
-    byRef.set(`key:${account.account_key}`, account);
-    byRef.set(`id:${account.id}`, account);
-  }
-  const accounts = lines.map((line, i) => {
-    const account = byRef.get(line.ref);
-    if (!account)
-      throw new AppError('not_found', `lines[${i}]: no ledger account ${line.accountId ?? line.ref}`);
-    if (account.currency !== line.currency) {
-      throw new AppError('validation_failed', `lines[${i}]: the account holds ${account.currency}`, {
-        fields: [{ field: `lines[${i}].account.currency`, message: `must be ${account.currency}` }],
-      });
-    }
-    return account;
-  });
+  const accounts = await lockLineAccounts(tx, tenantId, lines);
 
   // Balances and versions after each line, from the locked rows (absolute values are safe: the
   // rows stay locked until commit).
@@ -334,6 +287,69 @@ async function replayOrConflict(tx: Tx, input: PostTransactionInput, hash: strin
       reversalId: reversal?.id ?? null,
     },
   );
+}
+
+/**
+ * The accounts of the lines, aligned with them, locked FOR UPDATE in id order (the one order every
+ * posting uses, so postings over overlapping accounts queue and do not deadlock). Accounts used for
+ * the first time are created first (account_key order, one statement, no account lock held);
+ * accounts the process knows exist skip that step. `label(i)` names line i in errors.
+ */
+export async function lockLineAccounts(
+  tx: Tx,
+  tenantId: string,
+  lines: ResolvedLine[],
+  label: (i: number) => string = (i) => `lines[${i}]`,
+): Promise<LedgerAccountRow[]> {
+  const specs = new Map(lines.flatMap((l) => (l.spec ? [[accountKey(l.spec), l.spec] as const] : [])));
+  const ids = [...new Set(lines.flatMap((l) => (l.accountId ? [l.accountId] : [])))];
+  // Create first, lock after: while it creates, this posting holds no account lock.
+  const unknown = [...specs].filter(([key]) => !isKnownAccount(tenantId, key));
+  const created = await ensureAccounts(
+    tx,
+    tenantId,
+    unknown.map(([, spec]) => spec),
+  );
+  const locked = await lockAccounts(tx, tenantId, [...specs.keys()], ids);
+  const found = new Set(locked.map((a) => a.account_key));
+  const missing = [...specs].filter(([key]) => !found.has(key));
+  if (missing.length > 0) {
+    // Only when the process's memory of accounts was wrong (see account.repository.ts): created
+    // under locks, which can deadlock against a concurrent creation; withLedgerRetry retries that.
+    await ensureAccounts(
+      tx,
+      tenantId,
+      missing.map(([, spec]) => spec),
+    );
+    locked.push(
+      ...(await lockAccounts(
+        tx,
+        tenantId,
+        missing.map(([key]) => key),
+        [],
+      )),
+    );
+  }
+  rememberAccounts(
+    tenantId,
+    locked.flatMap((a) => (created.has(a.account_key) ? [] : [a.account_key])),
+  );
+  const byRef = new Map<string, LedgerAccountRow>();
+  for (const account of locked) {
+    byRef.set(`key:${account.account_key}`, account);
+    byRef.set(`id:${account.id}`, account);
+  }
+  return lines.map((line, i) => {
+    const account = byRef.get(line.ref);
+    if (!account)
+      throw new AppError('not_found', `${label(i)}: no ledger account ${line.accountId ?? line.ref}`);
+    if (account.currency !== line.currency) {
+      throw new AppError('validation_failed', `${label(i)}: the account holds ${account.currency}`, {
+        fields: [{ field: `${label(i)}.account.currency`, message: `must be ${account.currency}` }],
+      });
+    }
+    return account;
+  });
 }
 
 const RETRYABLE = new Set(['40001', '40P01']);
