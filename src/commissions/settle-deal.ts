@@ -11,10 +11,11 @@ import {
   loadSettleInputs,
   localDate,
   type ProgramSetup,
+  type SettleInputs,
   wonDealsInPeriod,
 } from './commission-context.ts';
 import type { CommissionLineRow } from './commission-line.table.ts';
-import { accrueLines, reverseLines } from './commission-lines.ts';
+import { type AccrueInput, accrueLines, reverseLines } from './commission-lines.ts';
 import type { CommissionRuleRow, VolumeTierConfig } from './commission-plan.table.ts';
 import { splitLargestRemainder } from './money-math.ts';
 import {
@@ -75,7 +76,7 @@ function stamp(key: string, dealId: string, version: bigint): string {
 
 const groupOfKey = (key: string) => /:rule:([^:]+):partner:([^:]+)/.exec(key);
 
-interface TierGroup {
+export interface TierGroup {
   ruleKey: string;
   partnerId: string;
   periodKey: string;
@@ -97,26 +98,66 @@ export async function settleDeal(
     if (ownLive.length > 0) result.reversed = await reverse(tx, deal, cause, ownLive);
     return result;
   }
-  const { setup, rules, attributions } = loaded;
-  const facts = dealFacts(deal);
-  result.partnerIds = attributions.map((a) => a.partnerId);
+  const reads = await readTierGroups(tx, deal, ownLive, loaded, result.problems);
+  const plan = planSettlement(deal, cause, reads, result.problems, services.clock.now());
+  result.partnerIds = loaded.attributions.map((a) => a.partnerId);
+  result.owed = plan.owed;
+  if (plan.reverseIds.length > 0) result.reversed = await reverse(tx, deal, cause, plan.reverseIds, services);
+  if (plan.accrual) result.accrued = (await accrueLines(tx, plan.accrual)).lines;
+  return result;
+}
 
-  // Tier groups this deal is or was part of: lock them (sorted), then read what they hold.
+/** Everything planSettlement reads: the deal's inputs and, for volume tiers, its groups' deals. */
+export interface SettleReads extends SettleInputs {
+  /** Tier groups recomputed with this deal, by `rule|partner|period`, sorted (the lock order). */
+  groups: [string, TierGroup][];
+  groupMembers: Map<string, DealRow[]>;
+  allAttributions: Map<string, AttributionFacts[]>;
+  /** Live lines of the deal and of the groups' other deals. */
+  live: CommissionLineRow[];
+  /** The deal's and the groups' other deals' facts. */
+  dealsById: Map<string, DealFacts>;
+  /** deal currency → program currency on each won deal's local won day. */
+  fxByDeal: Map<string, string | null>;
+}
+
+/** What settling a deal writes: lines to reverse exactly, and the accrual of what is owed anew. */
+export interface SettlementPlan {
+  reverseIds: string[];
+  accrual: AccrueInput | null;
+  /** What the deal owes now (its own lines). */
+  owed: OwedLine[];
+}
+
+/**
+ * The tier groups this deal is or was part of, locked (sorted), with what they hold: their won
+ * deals, those deals' attributions, partners and live lines, and the exchange rates.
+ */
+async function readTierGroups(
+  tx: Tx,
+  deal: DealRow,
+  ownLive: CommissionLineRow[],
+  loaded: SettleInputs,
+  problems: string[],
+): Promise<SettleReads> {
+  const tenantId = deal.tenant_id;
+  const { setup, rules, attributions, partners } = loaded;
+  const facts = dealFacts(deal);
   const tierKeys = new Set(rules.filter((r) => r.type === 'volume_tier').map((r) => r.rule_key));
   const groups = new Map<string, TierGroup>();
   const addGroup = (g: TierGroup) => groups.set(`${g.ruleKey}|${g.partnerId}|${g.periodKey}`, g);
-  const partners = loaded.partners;
-  const ctxBase = {
-    program: { id: setup.id, currency: setup.currency },
-    partners,
-    problems: result.problems,
-  };
   if (facts.wonAt && tierKeys.size > 0) {
     const day = localDate(facts.wonAt, setup.timeZone);
+    const probe = {
+      program: { id: setup.id, currency: setup.currency },
+      partners,
+      problems,
+      fxRate: () => null,
+      recordedAncestors: () => undefined,
+    } as EngineContext;
     for (const rule of rulesInForce(rules, facts.wonAt)) {
       if (rule.type !== 'volume_tier' || !dealPasses(rule.conditions, facts)) continue;
       const period = periodKeyOf(day, (rule.config as VolumeTierConfig).period);
-      const probe = { ...ctxBase, fxRate: () => null, recordedAncestors: () => undefined } as EngineContext;
       for (const c of creditedPartners(rule, attributions, probe))
         addGroup({ ruleKey: rule.rule_key, partnerId: c.partnerId, periodKey: period });
     }
@@ -162,9 +203,30 @@ export async function settleDeal(
   const dealsById = new Map<string, DealFacts>([[deal.id, facts]]);
   for (const r of groupDeals.values()) dealsById.set(r.id, dealFacts(r));
   const fxByDeal = await exchangeRates(tx, tenantId, setup, [...dealsById.values()]);
+  return { ...loaded, groups: sortedGroups, groupMembers, allAttributions, live, dealsById, fxByDeal };
+}
+
+/**
+ * The delta of one deal, computed from what was read and nothing else: what its latest state owes
+ * (its own lines, its tier groups' lines, overrides of them all) against the live lines in scope.
+ * Problems found on the way are pushed onto `problems`.
+ */
+export function planSettlement(
+  deal: DealRow,
+  cause: SettleCause,
+  reads: SettleReads,
+  problems: string[],
+  recordedAt: Date,
+): SettlementPlan {
+  const tenantId = deal.tenant_id;
+  const { setup, rules, attributions, partners, live, dealsById, fxByDeal } = reads;
+  const facts = dealsById.get(deal.id)!;
+  const groups = new Map(reads.groups);
   const recorded = new Map(live.map((l) => [baseKeyOf(l.cause_key), l]));
   const ctx: EngineContext = {
-    ...ctxBase,
+    program: { id: setup.id, currency: setup.currency },
+    partners,
+    problems,
     fxRate(key, from) {
       const line = recorded.get(key);
       const dealId = key.split(':')[1] ?? '';
@@ -185,8 +247,8 @@ export async function settleDeal(
     const inForce = rulesInForce(rules, facts.wonAt).filter((r) => r.type !== 'volume_tier');
     children.push(...dealLines(facts, inForce, attributions, ctx));
   }
-  for (const [name, g] of sortedGroups) {
-    children.push(...groupLines(rules, g, groupMembers.get(name) ?? [], allAttributions, ctx));
+  for (const [name, g] of reads.groups) {
+    children.push(...groupLines(rules, g, reads.groupMembers.get(name) ?? [], reads.allAttributions, ctx));
   }
   const unique = new Map<string, OwedLine>();
   for (const line of children) unique.set(line.key, line);
@@ -236,39 +298,25 @@ export async function settleDeal(
       if (again && !accrue.includes(again)) accrue.push(again);
     }
 
-  const tag = `deal:${deal.id}:v${cause.version}`;
-  if (reverseIds.size > 0) {
-    const reversed = await reverseLines(tx, {
-      tenantId,
-      lineIds: [...reverseIds],
-      transactionKey: `${tag}:reverse`,
-      reason: cause.reason,
-      occurredAt: cause.occurredAt,
-      dealEventId: cause.dealEventId ?? null,
-      recordedAt: services.clock.now(),
-    });
-    result.reversed = reversed.lines;
-  }
-  if (accrue.length > 0) {
-    for (const line of accrue) causeOf.set(line.key, stamp(line.key, deal.id, cause.version));
-    const accrued = await accrueLines(tx, {
-      tenantId,
-      transactionKey: `${tag}:accrue`,
-      cause: { deal: deal.id, version: cause.version.toString(), reason: cause.reason },
-      occurredAt: cause.occurredAt,
-      holdDays: setup.holdDays,
-      recordedAt: services.clock.now(),
-      lines: accrue.map((line) => ({
-        ...line,
-        causeKey: causeOf.get(line.key)!,
-        sourceCauseKey: line.sourceKey ? (causeOf.get(line.sourceKey) ?? null) : null,
-        dealEventId: line.dealId === deal.id ? (cause.dealEventId ?? null) : null,
-      })),
-    });
-    result.accrued = accrued.lines;
-  }
-  result.owed = owed.filter((l) => l.dealId === deal.id);
-  return result;
+  for (const line of accrue) causeOf.set(line.key, stamp(line.key, deal.id, cause.version));
+  const accrual: AccrueInput | null =
+    accrue.length === 0
+      ? null
+      : {
+          tenantId,
+          transactionKey: `deal:${deal.id}:v${cause.version}:accrue`,
+          cause: { deal: deal.id, version: cause.version.toString(), reason: cause.reason },
+          occurredAt: cause.occurredAt,
+          holdDays: setup.holdDays,
+          recordedAt,
+          lines: accrue.map((line) => ({
+            ...line,
+            causeKey: causeOf.get(line.key)!,
+            sourceCauseKey: line.sourceKey ? (causeOf.get(line.sourceKey) ?? null) : null,
+            dealEventId: line.dealId === deal.id ? (cause.dealEventId ?? null) : null,
+          })),
+        };
+  return { reverseIds: [...reverseIds], accrual, owed: owed.filter((l) => l.dealId === deal.id) };
 }
 
 function sameLine(held: CommissionLineRow, owed: OwedLine): boolean {
@@ -284,14 +332,22 @@ function sameLine(held: CommissionLineRow, owed: OwedLine): boolean {
   );
 }
 
-async function reverse(tx: Tx, deal: DealRow, cause: SettleCause, lines: CommissionLineRow[]) {
+/** Reverses lines of the deal exactly, under the key of this version's reversal. */
+export async function reverse(
+  tx: Tx,
+  deal: DealRow,
+  cause: SettleCause,
+  lines: CommissionLineRow[] | string[],
+  services?: Services,
+): Promise<CommissionLineRow[]> {
   const reversed = await reverseLines(tx, {
     tenantId: deal.tenant_id,
-    lineIds: lines.map((l) => l.id),
+    lineIds: lines.map((l) => (typeof l === 'string' ? l : l.id)),
     transactionKey: `deal:${deal.id}:v${cause.version}:reverse`,
     reason: cause.reason,
     occurredAt: cause.occurredAt,
     dealEventId: cause.dealEventId ?? null,
+    ...(services ? { recordedAt: services.clock.now() } : {}),
   });
   return reversed.lines;
 }
@@ -330,7 +386,7 @@ export function groupLines(
 }
 
 /** The rate deal currency → program currency on each won deal's local won day. */
-async function exchangeRates(tx: Tx, tenantId: string, setup: ProgramSetup, deals: DealFacts[]) {
+export async function exchangeRates(tx: Tx, tenantId: string, setup: ProgramSetup, deals: DealFacts[]) {
   const rates = new Map<string, string | null>();
   for (const d of deals) {
     if (!d.wonAt || !d.currency || d.currency === setup.currency) continue;
