@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Tx } from '../db/database.ts';
-import type { PostLine } from '../ledger/post-transaction.ts';
-import { postTransaction } from '../ledger/post-transaction.ts';
+import { type PostLine, type PostTransactionInput, postTransaction } from '../ledger/post-transaction.ts';
 import type { CommissionLineKind, CommissionLineRow, NewCommissionLineRow } from './commission-line.table.ts';
 
 /*
@@ -64,29 +63,7 @@ export interface LinesResult {
 export async function accrueLines(tx: Tx, input: AccrueInput): Promise<LinesResult> {
   const lines = input.lines.filter((line) => line.amount !== 0n);
   if (lines.length === 0) return { applied: false, lines: [] };
-
-  const ledgerLines = withProgramExpense(
-    lines.map((line) => ({
-      account: {
-        kind: 'partner_pending' as const,
-        partnerId: line.partnerId,
-        programId: line.programId,
-        currency: line.currency,
-      },
-      amount: line.amount,
-    })),
-    lines.map((l) => l.programId),
-  );
-
-  const posted = await postTransaction(tx, {
-    tenantId: input.tenantId,
-    idempotencyKey: input.transactionKey,
-    kind: 'accrual',
-    cause: { ...input.cause, lines: lines.map((l) => [l.causeKey, l.amount.toString()]) },
-    occurredAt: input.occurredAt,
-    lines: ledgerLines,
-    ...(input.recordedAt ? { recordedAt: input.recordedAt } : {}),
-  });
+  const posted = await postTransaction(tx, accrualTransaction(input, lines));
   if (!posted.applied) {
     return {
       applied: false,
@@ -97,14 +74,54 @@ export async function accrueLines(tx: Tx, input: AccrueInput): Promise<LinesResu
       ),
     };
   }
+  const rows = accrualRows(
+    input,
+    lines,
+    posted.transaction.id,
+    await resolveSources(tx, input.tenantId, lines),
+  );
+  const inserted = await tx.insertInto('commission_lines').values(rows).returningAll().execute();
+  return { applied: true, lines: inOrderOf(rows, inserted) };
+}
 
+/** The ledger transaction of an accrual: the partner lines and their balancing expense lines. */
+export function accrualTransaction(input: AccrueInput, lines: AccrualLine[]): PostTransactionInput {
+  return {
+    tenantId: input.tenantId,
+    idempotencyKey: input.transactionKey,
+    kind: 'accrual',
+    cause: { ...input.cause, lines: lines.map((l) => [l.causeKey, l.amount.toString()]) },
+    occurredAt: input.occurredAt,
+    lines: withProgramExpense(
+      lines.map((line) => ({
+        account: {
+          kind: 'partner_pending' as const,
+          partnerId: line.partnerId,
+          programId: line.programId,
+          currency: line.currency,
+        },
+        amount: line.amount,
+      })),
+      lines.map((l) => l.programId),
+    ),
+    ...(input.recordedAt ? { recordedAt: input.recordedAt } : {}),
+  };
+}
+
+/**
+ * The commission_lines rows of an accrual posted as `transactionId`. Ids are chosen here so an
+ * override can name a line of the same call; a source outside it comes from `postedSources` (ids of
+ * lines posted before, by cause key).
+ */
+export function accrualRows(
+  input: AccrueInput,
+  lines: AccrualLine[],
+  transactionId: string,
+  postedSources: ReadonlyMap<string, string>,
+): NewCommissionLineRow[] {
   const holdUntil = new Date(input.occurredAt.getTime() + input.holdDays * DAY_MS);
-  // Ids are chosen here so an override can name a line of the same call, and every line is written
-  // in one statement (one round trip, whatever the number of legs).
   const ids = new Map(lines.map((line) => [line.causeKey, randomUUID()]));
-  const outside = lines.filter((l) => l.sourceCauseKey && !ids.has(l.sourceCauseKey));
-  const sourceIds = await resolveSources(tx, input.tenantId, outside);
-  const rows: NewCommissionLineRow[] = lines.map((line) => ({
+  return lines.map((line) => ({
     id: ids.get(line.causeKey)!,
     tenant_id: input.tenantId,
     program_id: line.programId,
@@ -117,7 +134,7 @@ export async function accrueLines(tx: Tx, input: AccrueInput): Promise<LinesResu
     cause_key: line.causeKey,
     override_depth: line.overrideDepth ?? null,
     source_line_id: line.sourceCauseKey
-      ? (ids.get(line.sourceCauseKey) ?? sourceIds.get(line.sourceCauseKey) ?? null)
+      ? (ids.get(line.sourceCauseKey) ?? postedSources.get(line.sourceCauseKey) ?? null)
       : null,
     reverses_line_id: null,
     amount: line.amount,
@@ -128,7 +145,7 @@ export async function accrueLines(tx: Tx, input: AccrueInput): Promise<LinesResu
     fx_rate: line.fxRate ?? null,
     period_key: line.periodKey ?? null,
     explanation: JSON.stringify(line.explanation),
-    ledger_transaction_id: posted.transaction.id,
+    ledger_transaction_id: transactionId,
     status: 'pending',
     accrued_at: input.occurredAt,
     hold_until: holdUntil,
@@ -137,10 +154,12 @@ export async function accrueLines(tx: Tx, input: AccrueInput): Promise<LinesResu
     payout_id: null,
     paid_at: null,
   }));
-  const inserted = await tx.insertInto('commission_lines').values(rows).returningAll().execute();
-  // In the order given (RETURNING order is not promised).
+}
+
+/** The inserted rows in the order they were given (RETURNING order is not promised). */
+export function inOrderOf(rows: NewCommissionLineRow[], inserted: CommissionLineRow[]): CommissionLineRow[] {
   const byId = new Map(inserted.map((row) => [row.id, row]));
-  return { applied: true, lines: rows.map((row) => byId.get(row.id as string)!) };
+  return rows.map((row) => byId.get(row.id as string)!);
 }
 
 export interface ReverseInput {
@@ -284,7 +303,11 @@ export async function reverseLines(tx: Tx, input: ReverseInput): Promise<LinesRe
   return { applied: true, lines: written };
 }
 
-async function linesByCause(tx: Tx, tenantId: string, causeKeys: string[]): Promise<CommissionLineRow[]> {
+export async function linesByCause(
+  tx: Tx,
+  tenantId: string,
+  causeKeys: string[],
+): Promise<CommissionLineRow[]> {
   if (causeKeys.length === 0) return [];
   return tx
     .selectFrom('commission_lines')
@@ -296,9 +319,16 @@ async function linesByCause(tx: Tx, tenantId: string, causeKeys: string[]): Prom
     .execute();
 }
 
-/** Ids of source lines posted before this call, by cause key. */
-async function resolveSources(tx: Tx, tenantId: string, lines: AccrualLine[]): Promise<Map<string, string>> {
-  const keys = [...new Set(lines.map((l) => l.sourceCauseKey).filter((k): k is string => Boolean(k)))];
+/** Ids of the source lines these lines name outside themselves (posted before), by cause key. */
+export async function resolveSources(
+  tx: Tx,
+  tenantId: string,
+  lines: AccrualLine[],
+): Promise<Map<string, string>> {
+  const own = new Set(lines.map((l) => l.causeKey));
+  const keys = [
+    ...new Set(lines.map((l) => l.sourceCauseKey).filter((k): k is string => Boolean(k) && !own.has(k!))),
+  ];
   if (keys.length === 0) return new Map();
   const rows = await tx
     .selectFrom('commission_lines')
