@@ -337,13 +337,69 @@ export async function loadSettleInputs(
       planId: row.plan_id,
       timeZone: row.time_zone,
     },
-    rules: row.rules.map((r) => ({
-      ...r,
-      effective_from: new Date(r.effective_from),
-      effective_to: r.effective_to ? new Date(r.effective_to) : null,
-      created_at: new Date(r.created_at),
-    })),
+    rules: rulesOfJson(row.rules),
     attributions,
     partners,
   };
+}
+
+/** A program's setup and its plan's rules (every version, in plan order). */
+export interface ProgramPlan {
+  setup: ProgramSetup;
+  rules: CommissionRuleRow[];
+}
+
+/** The programs' setups and rules in one round trip, by program id; a missing program is absent. */
+export async function loadProgramPlans(
+  db: DbOrTx,
+  tenantId: string,
+  programIds: string[],
+): Promise<Map<string, ProgramPlan>> {
+  const plans = new Map<string, ProgramPlan>();
+  if (programIds.length === 0) return plans;
+  const { rows } = await sql<{
+    id: string;
+    currency: string;
+    hold_days: number;
+    plan_id: string | null;
+    time_zone: string;
+    rules: RuleJson[];
+  }>`
+    select p.id, p.currency, p.hold_days, t.time_zone, plan.id as plan_id,
+      coalesce((
+        select json_agg(r order by r.position, r.rule_key, r.version)
+        from commission_rules r where r.tenant_id = p.tenant_id and r.plan_id = plan.id
+      ), '[]'::json) as rules
+    from programs p
+    join tenants t on t.id = p.tenant_id
+    left join lateral (
+      select coalesce(p.commission_plan_id, (
+        select cp.id from commission_plans cp
+        where cp.tenant_id = p.tenant_id and cp.program_id = p.id
+        order by cp.created_at desc limit 1
+      )) as id
+    ) plan on true
+    where p.tenant_id = ${tenantId} and p.id = any(${[...new Set(programIds)]}::uuid[])`.execute(db);
+  for (const row of rows) {
+    plans.set(row.id, {
+      setup: {
+        id: row.id,
+        currency: row.currency,
+        holdDays: row.hold_days,
+        planId: row.plan_id,
+        timeZone: row.time_zone,
+      },
+      rules: rulesOfJson(row.rules),
+    });
+  }
+  return plans;
+}
+
+function rulesOfJson(rules: RuleJson[]): CommissionRuleRow[] {
+  return rules.map((r) => ({
+    ...r,
+    effective_from: new Date(r.effective_from),
+    effective_to: r.effective_to ? new Date(r.effective_to) : null,
+    created_at: new Date(r.created_at),
+  }));
 }

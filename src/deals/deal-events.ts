@@ -26,7 +26,7 @@ export interface RecordOptions {
 }
 
 /** The payload as stored: bigints as strings, dates as ISO. */
-function payloadOf(event: NormalizedDealEvent): string {
+export function payloadOf(event: NormalizedDealEvent): string {
   return JSON.stringify(event, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
 }
 
@@ -170,7 +170,7 @@ export async function recordDealEvent(
 }
 
 /** The fields this event changes, each only if it is newer than that field's last change. */
-function changesOf(deal: DealRow, event: NormalizedDealEvent) {
+export function changesOf(deal: DealRow, event: NormalizedDealEvent) {
   const fieldTimes: Record<string, string> = { ...(deal.field_times ?? {}) };
   const patch: Record<string, unknown> = {};
   const applied: string[] = [];
@@ -226,6 +226,17 @@ async function announce(
   owed: { partnerId: string; amount: bigint; currency: string }[],
   partnerIds: string[],
 ): Promise<void> {
+  await publishEvents(tx, announcementsOf(event, before, after, owed, partnerIds));
+}
+
+/** The domain events announcing a stage change (see announce). */
+export function announcementsOf(
+  event: NormalizedDealEvent,
+  before: DealRow,
+  after: DealRow,
+  owed: { partnerId: string; amount: bigint; currency: string }[],
+  partnerIds: string[],
+): NewDomainEvent[] {
   const data = {
     dealId: after.id,
     crmDealId: after.crm_deal_id,
@@ -252,5 +263,5 @@ async function announce(
     const commissions = [...sums.values()].map((s) => ({ ...s, amount: s.amount.toString() }));
     events.push({ ...base, type: 'deal.won', data: { ...data, commissions } });
   }
-  await publishEvents(tx, events);
+  return events;
 }
