@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
+import { type Static, Type } from 'typebox';
 import type { AppDeps } from '../app.ts';
-import { writeAudit } from '../audit/audit.repository.ts';
+import { insertAudit, writeAudit } from '../audit/audit.repository.ts';
 import { auditContext, requireStaff, staffActor } from '../auth/authenticate.ts';
 import { CommissionLine, commissionLineView } from '../commissions/commission-line.schemas.ts';
 import type { CommissionLineRow } from '../commissions/commission-line.table.ts';
@@ -14,9 +14,17 @@ import {
   resettleDeal,
   setAttributions,
 } from './deal.repository.ts';
-import { Deal, DealEventBody, dealView, IdParams } from './deal.schemas.ts';
+import {
+  Deal,
+  DealEventBatchBody,
+  DealEventBody,
+  type DealEventFields,
+  dealView,
+  IdParams,
+} from './deal.schemas.ts';
 import type { NormalizedDealEvent } from './deal-event.ts';
 import { recordDealEvent } from './deal-events.ts';
+import { recordDealEvents } from './record-deal-events.ts';
 
 const Errors = {
   400: { $ref: 'ErrorResponse#' },
@@ -48,6 +56,42 @@ const RecordAnswer = Type.Object({
   lines: Type.Array(CommissionLine),
 });
 
+/** A deal event as the API receives it, normalized (minor units as bigint, dates as Date). */
+function normalizedEventOf(tenantId: string, body: Static<typeof DealEventFields>): NormalizedDealEvent {
+  return {
+    tenantId,
+    source: body.source ?? 'api',
+    sourceEventId: body.sourceEventId,
+    crmDealId: body.crmDealId,
+    occurredAt: new Date(body.occurredAt),
+    type: body.type,
+    changes: {
+      ...body.changes,
+      ...(body.changes?.amount
+        ? {
+            amount: {
+              amount: BigInt(body.changes.amount.amount),
+              currency: body.changes.amount.currency,
+            },
+          }
+        : {}),
+    } as NormalizedDealEvent['changes'],
+    ...(body.revenue ? { revenue: { ...body.revenue, amount: BigInt(body.revenue.amount) } } : {}),
+  };
+}
+
+const BatchAnswer = Type.Object({
+  results: Type.Array(
+    Type.Object({
+      sourceEventId: Type.String(),
+      outcome: RecordAnswer.properties.outcome,
+      dealId: Type.Union([Type.String(), Type.Null()]),
+      /** The commission lines this event posted (accruals and clawbacks). */
+      lineIds: Type.Array(Type.String()),
+    }),
+  ),
+});
+
 /** Deal events fed through the API (tests, integrations) and the deal with its commission lines. */
 export const dealRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (app, { deps }) => {
   const admin = requireStaff(deps, ['admin']);
@@ -67,26 +111,7 @@ export const dealRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
     async (request, reply) => {
       const { tenantId } = staffActor(request);
       const body = request.body;
-      const event: NormalizedDealEvent = {
-        tenantId,
-        source: body.source ?? 'api',
-        sourceEventId: body.sourceEventId,
-        crmDealId: body.crmDealId,
-        occurredAt: new Date(body.occurredAt),
-        type: body.type,
-        changes: {
-          ...body.changes,
-          ...(body.changes?.amount
-            ? {
-                amount: {
-                  amount: BigInt(body.changes.amount.amount),
-                  currency: body.changes.amount.currency,
-                },
-              }
-            : {}),
-        } as NormalizedDealEvent['changes'],
-        ...(body.revenue ? { revenue: { ...body.revenue, amount: BigInt(body.revenue.amount) } } : {}),
-      };
+      const event = normalizedEventOf(tenantId, body);
       const { status, body: answer } = await idempotentWrite(deps.db, request, tenantId, async (tx) => {
         let reattributed = false;
         if (body.programId || body.attributions) {
@@ -155,6 +180,62 @@ export const dealRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
             outcome: result.outcome,
             deal: deal ? dealView(deal, await dealAttributions(tx, tenantId, deal.id)) : null,
             lines: inLegOrder(lines).map(commissionLineView),
+          },
+        };
+      });
+      return reply.status(status).send(answer);
+    },
+  );
+
+  app.post(
+    '/deal-events/batch',
+    {
+      preHandler: admin,
+      schema: {
+        tags: ['deals'],
+        summary: 'Record up to 100 normalized deal events in one transaction and settle their commissions',
+        description:
+          'All or nothing: the events are recorded in the order given, with the same outcomes as one ' +
+          'call each; any error rolls the whole batch back. Deals must exist (or are created without ' +
+          'a program, as by a single call without programId).',
+        body: DealEventBatchBody,
+        response: { 200: BatchAnswer, ...Errors },
+      },
+    },
+    async (request, reply) => {
+      const { tenantId } = staffActor(request);
+      const events = request.body.events.map((body) => normalizedEventOf(tenantId, body));
+      const { status, body: answer } = await idempotentWrite(deps.db, request, tenantId, async (tx) => {
+        const results = await recordDealEvents(tx, deps.services, events);
+        const applied = results.flatMap((result, i) =>
+          result.outcome === 'applied' && result.deal
+            ? [
+                {
+                  context: auditContext(request),
+                  entry: {
+                    action: 'deal.event_recorded',
+                    subjectType: 'deal',
+                    subjectId: result.deal.id,
+                    after: {
+                      type: events[i]!.type,
+                      sourceEventId: events[i]!.sourceEventId,
+                      outcome: 'applied',
+                    },
+                  },
+                },
+              ]
+            : [],
+        );
+        if (applied.length > 0) await insertAudit(tx, applied).execute();
+        return {
+          status: 200,
+          body: {
+            results: results.map((result, i) => ({
+              sourceEventId: events[i]!.sourceEventId,
+              outcome: result.outcome,
+              dealId: result.deal?.id ?? null,
+              lineIds: result.lineIds ?? [],
+            })),
           },
         };
       });

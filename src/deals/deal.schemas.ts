@@ -11,56 +11,63 @@ const Currency = Type.String({ pattern: '^[A-Z]{3}$' });
 
 export const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 
+/** A normalized deal event as JSON. */
+const dealEventProperties = {
+  source: Type.Optional(
+    Type.Union([Type.Literal('api'), Type.Literal('hubspot'), Type.Literal('salesforce')]),
+  ),
+  sourceEventId: Type.String({ minLength: 1, maxLength: 200 }),
+  crmDealId: Type.String({ minLength: 1, maxLength: 200 }),
+  occurredAt: Type.String({ format: 'date-time' }),
+  type: Type.Union([
+    Type.Literal('deal.created'),
+    Type.Literal('deal.stage_changed'),
+    Type.Literal('deal.amount_changed'),
+    Type.Literal('deal.updated'),
+    Type.Literal('deal.deleted'),
+    Type.Literal('deal.restored'),
+    Type.Literal('deal.merged'),
+    Type.Literal('revenue.recorded'),
+  ]),
+  changes: Type.Optional(
+    Type.Object(
+      {
+        stage: Type.Optional(
+          Type.Object({
+            id: Type.String({ minLength: 1, maxLength: 200 }),
+            category: Type.Union([Type.Literal('open'), Type.Literal('won'), Type.Literal('lost')]),
+            label: Type.Optional(Type.String({ maxLength: 500 })),
+          }),
+        ),
+        amount: Type.Optional(Type.Object({ amount: Minor, currency: Currency })),
+        closeDate: Type.Optional(Type.Union([Type.String({ format: 'date' }), Type.Null()])),
+        ownerId: Type.Optional(Nullable(Type.String({ maxLength: 200 }))),
+        pipeline: Type.Optional(Nullable(Type.String({ maxLength: 200 }))),
+        name: Type.Optional(Nullable(Type.String({ maxLength: 1000 }))),
+        properties: Type.Optional(
+          Type.Record(Type.String({ maxLength: 200 }), Nullable(Type.String({ maxLength: 4000 }))),
+        ),
+        mergedInto: Type.Optional(Type.String({ maxLength: 200 })),
+      },
+      { additionalProperties: false },
+    ),
+  ),
+  revenue: Type.Optional(
+    Type.Object({
+      revenueId: Type.String({ minLength: 1, maxLength: 200 }),
+      amount: Minor,
+      currency: Currency,
+      month: Type.String({ pattern: '^[0-9]{4}-(0[1-9]|1[0-2])$' }),
+    }),
+  ),
+};
+
+export const DealEventFields = Type.Object(dealEventProperties, { additionalProperties: false });
+
 /** A normalized deal event as JSON, optionally creating and attributing an API-fed deal. */
 export const DealEventBody = Type.Object(
   {
-    source: Type.Optional(
-      Type.Union([Type.Literal('api'), Type.Literal('hubspot'), Type.Literal('salesforce')]),
-    ),
-    sourceEventId: Type.String({ minLength: 1, maxLength: 200 }),
-    crmDealId: Type.String({ minLength: 1, maxLength: 200 }),
-    occurredAt: Type.String({ format: 'date-time' }),
-    type: Type.Union([
-      Type.Literal('deal.created'),
-      Type.Literal('deal.stage_changed'),
-      Type.Literal('deal.amount_changed'),
-      Type.Literal('deal.updated'),
-      Type.Literal('deal.deleted'),
-      Type.Literal('deal.restored'),
-      Type.Literal('deal.merged'),
-      Type.Literal('revenue.recorded'),
-    ]),
-    changes: Type.Optional(
-      Type.Object(
-        {
-          stage: Type.Optional(
-            Type.Object({
-              id: Type.String({ minLength: 1, maxLength: 200 }),
-              category: Type.Union([Type.Literal('open'), Type.Literal('won'), Type.Literal('lost')]),
-              label: Type.Optional(Type.String({ maxLength: 500 })),
-            }),
-          ),
-          amount: Type.Optional(Type.Object({ amount: Minor, currency: Currency })),
-          closeDate: Type.Optional(Type.Union([Type.String({ format: 'date' }), Type.Null()])),
-          ownerId: Type.Optional(Nullable(Type.String({ maxLength: 200 }))),
-          pipeline: Type.Optional(Nullable(Type.String({ maxLength: 200 }))),
-          name: Type.Optional(Nullable(Type.String({ maxLength: 1000 }))),
-          properties: Type.Optional(
-            Type.Record(Type.String({ maxLength: 200 }), Nullable(Type.String({ maxLength: 4000 }))),
-          ),
-          mergedInto: Type.Optional(Type.String({ maxLength: 200 })),
-        },
-        { additionalProperties: false },
-      ),
-    ),
-    revenue: Type.Optional(
-      Type.Object({
-        revenueId: Type.String({ minLength: 1, maxLength: 200 }),
-        amount: Minor,
-        currency: Currency,
-        month: Type.String({ pattern: '^[0-9]{4}-(0[1-9]|1[0-2])$' }),
-      }),
-    ),
+    ...dealEventProperties,
     programId: Type.Optional(Type.String({ format: 'uuid' })),
     attributions: Type.Optional(
       Type.Array(
@@ -78,6 +85,12 @@ export const DealEventBody = Type.Object(
       ),
     ),
   },
+  { additionalProperties: false },
+);
+
+/** Deal events recorded together (the API's batch): the events only, for deals that exist. */
+export const DealEventBatchBody = Type.Object(
+  { events: Type.Array(DealEventFields, { minItems: 1, maxItems: 100 }) },
   { additionalProperties: false },
 );
 

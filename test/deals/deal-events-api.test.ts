@@ -245,4 +245,116 @@ describe(`POST /api/v1/deal-events, GET /api/v1/deals/:id, plans and preview ove
       ['inv-1', 99_900n, '2026-04'],
     ]);
   });
+
+  describe('POST /api/v1/deal-events/batch', () => {
+    const batch = (events: object[], headers: Record<string, string> = {}) =>
+      world.app.inject({
+        method: 'POST',
+        url: '/api/v1/deal-events/batch',
+        headers: { ...t.as('admin'), ...headers },
+        payload: { events },
+      });
+    /** A deal in the program credited to the child partner, through the single endpoint. */
+    const openDeal = async (crmDealId: string) => {
+      const res = await post({
+        sourceEventId: `open-${crmDealId}`,
+        crmDealId,
+        occurredAt: '2026-03-01T10:00:00Z',
+        type: 'deal.stage_changed',
+        changes: { stage: { id: 'open', category: 'open' } },
+        programId: program.id,
+        attributions: [{ partnerId: child.id }],
+      });
+      expect(res.json().outcome).toBe('applied');
+    };
+    const won = (crmDealId: string, amount: string, id = `b-${++seq}`) => ({
+      sourceEventId: id,
+      crmDealId,
+      occurredAt: '2026-03-02T10:00:00Z',
+      type: 'deal.stage_changed',
+      changes: {
+        stage: { id: 'closedwon', category: 'won', label: 'Closed won' },
+        amount: { amount, currency: 'USD' },
+      },
+    });
+
+    it('records the events in order with one answer each: applied with its lines, duplicate, stale', async () => {
+      await openDeal('batch-1');
+      await openDeal('batch-2');
+      const res = await batch([
+        won('batch-1', '200000', 'b-won-1'),
+        won('batch-2', '300000', 'b-won-2'),
+        won('batch-1', '200000', 'b-won-1'),
+        { ...won('batch-2', '1'), occurredAt: '2026-03-01T09:00:00Z' },
+      ]);
+      expect(res.statusCode).toBe(200);
+      const results = res.json().results as { sourceEventId: string; outcome: string; lineIds: string[] }[];
+      expect(results.map((r) => [r.sourceEventId, r.outcome, r.lineIds.length])).toEqual([
+        ['b-won-1', 'applied', 2],
+        ['b-won-2', 'applied', 2],
+        ['b-won-1', 'duplicate', 0],
+        [results[3]!.sourceEventId, 'stale', 0],
+      ]);
+      const lines = await db
+        .selectFrom('commission_lines')
+        .select(['id', 'partner_id', 'amount'])
+        .where('id', 'in', [...results[0]!.lineIds, ...results[1]!.lineIds])
+        .execute();
+      expect(lines.map((l) => [l.partner_id, BigInt(l.amount)]).sort()).toEqual(
+        [
+          [child.id, 20_000n],
+          [parent.id, 2_000n],
+          [child.id, 30_000n],
+          [parent.id, 3_000n],
+        ].sort(),
+      );
+      const audit = await db
+        .selectFrom('audit_log')
+        .select('after')
+        .where('tenant_id', '=', t.tenant.id)
+        .where('action', '=', 'deal.event_recorded')
+        .execute();
+      const recorded = audit.map((a) => (a.after as { sourceEventId: string }).sourceEventId);
+      expect(recorded).toContain('b-won-1');
+      expect(recorded).toContain('b-won-2');
+    });
+
+    it('replays the first answer for the same Idempotency-Key; the same events again are duplicates', async () => {
+      await openDeal('batch-3');
+      const events = [won('batch-3', '100000')];
+      const first = await batch(events, { 'idempotency-key': 'k-batch-3' });
+      expect(first.json().results[0].outcome).toBe('applied');
+      expect((await batch(events, { 'idempotency-key': 'k-batch-3' })).json()).toEqual(first.json());
+      expect((await batch(events)).json().results[0].outcome).toBe('duplicate');
+    });
+
+    it('refuses a bad event, an empty or oversized batch, and a non-admin, storing nothing', async () => {
+      await openDeal('batch-4');
+      const before = await db
+        .selectFrom('deal_events')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .executeTakeFirstOrThrow();
+      const bad = await batch([won('batch-4', '100000'), won('batch-4', '10.5')]);
+      expect(bad.statusCode).toBe(400);
+      expect(bad.json().error.message).toContain('body.events.1.changes.amount.amount');
+      expect((await batch([])).statusCode).toBe(400);
+      expect(
+        (await batch(Array.from({ length: 101 }, (_, i) => won('batch-4', '1', `many-${i}`)))).statusCode,
+      ).toBe(400);
+      const withProgram = await batch([{ ...won('batch-4', '1'), programId: program.id }]);
+      expect(withProgram.statusCode).toBe(400);
+      const manager = await world.app.inject({
+        method: 'POST',
+        url: '/api/v1/deal-events/batch',
+        headers: t.as('program_manager'),
+        payload: { events: [won('batch-4', '1')] },
+      });
+      expect(manager.statusCode).toBe(403);
+      const after = await db
+        .selectFrom('deal_events')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .executeTakeFirstOrThrow();
+      expect(after.n).toBe(before.n);
+    });
+  });
 });
