@@ -24,6 +24,11 @@ const FIELD_CHANGES: ReadonlySet<string> = new Set([
   'deal.updated',
 ]);
 
+export interface BatchRecordOptions {
+  /** recordDealEvent's `notify`, for all the events or decided per event; default true. */
+  notify?: RecordOptions['notify'] | ((event: NormalizedDealEvent) => boolean);
+}
+
 const dealKey = (source: string, crmDealId: string) => `${source}\u0000${crmDealId}`;
 
 /**
@@ -43,8 +48,10 @@ export async function recordDealEvents(
   tx: Tx,
   services: Services,
   events: NormalizedDealEvent[],
-  options: RecordOptions = {},
+  options: BatchRecordOptions = {},
 ): Promise<RecordResult[]> {
+  const notifies = (event: NormalizedDealEvent) =>
+    typeof options.notify === 'function' ? options.notify(event) : options.notify !== false;
   if (events.length === 0) return [];
   const tenantId = events[0]!.tenantId;
   if (events.some((event) => event.tenantId !== tenantId))
@@ -132,11 +139,7 @@ export async function recordDealEvents(
               id: c.eventId,
               outcome: `applied: ${[...new Set(owed[n]!.problems)].join('; ')}`,
             });
-          if (
-            options.notify !== false &&
-            c.changes.applied.includes('stage') &&
-            after.stage !== c.before.stage
-          )
+          if (notifies(events[c.i]!) && c.changes.applied.includes('stage') && after.stage !== c.before.stage)
             announcements.push(...announcementsOf(events[c.i]!, c.before, after, owed[n]!.owed, partnerIds));
         });
         await publishEvents(tx, announcements);
@@ -148,7 +151,8 @@ export async function recordDealEvents(
     });
   }
 
-  for (const i of alone) results[i] = await recordDealEvent(tx, services, events[i]!, options);
+  for (const i of alone)
+    results[i] = await recordDealEvent(tx, services, events[i]!, { notify: notifies(events[i]!) });
   return results;
 }
 
