@@ -263,6 +263,20 @@ export const ENDPOINTS: Endpoint[] = [
       programId: w.acme.program.id,
     },
   })),
+  staff('POST', '/deal-events/batch', ADMIN, 200, ownData(), async () => ({
+    url: '/deal-events/batch',
+    payload: {
+      events: [
+        {
+          sourceEventId: `e-${tag()}`,
+          crmDealId: `d-${tag()}`,
+          occurredAt: '2026-01-05T10:00:00Z',
+          type: 'deal.created',
+          changes: { name: 'Deal' },
+        },
+      ],
+    },
+  })),
   staff('GET', '/deals/:id', ALL, 200, NOT_FOUND, async (w) => ({ url: `/deals/${await acmeDeal(w)}` })),
   // Retainer agreements (commissions)
   staff('GET', '/retainer-agreements', MANAGERS, 200, ownData(), url('/retainer-agreements')),
