@@ -118,6 +118,8 @@ program
 
 async function serve(role: Role): Promise<void> {
   const cfg = config();
+  // A new embedded database is copied from its template while the application's modules load.
+  (await import('./db/embedded-data-dir.ts')).startFillingDataDir(cfg);
   const { createRuntime } = await import('./runtime.ts');
   const { startApi } = await import('./server.ts');
   const { startWorker } = await import('./worker.ts');

@@ -1,12 +1,14 @@
-import path from 'node:path';
 import { type Logger, pino } from 'pino';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
 import { SalesforceStreamManager } from './crm/salesforce/salesforce-stream-manager.ts';
 import type { Db } from './db/database.ts';
+import { embeddedDatabaseDir, migratedTemplateName } from './db/embedded-data-dir.ts';
 import { migrateUp, pendingMigrations } from './db/migrator.ts';
 import { type DatabaseHandle, openDatabase } from './db/open-database.ts';
-import { migratedTemplateName } from './db/prepare-templates.ts';
+
+export { embeddedDatabaseDir };
+
 import { subscriberMap } from './events/all-subscribers.ts';
 import type { EventSubscribers } from './events/publish-event.ts';
 import { allInboxProcessors, type InboxProcessor } from './inbox/inbox-processors.ts';
@@ -61,10 +63,6 @@ export class PendingMigrationsError extends Error {
     );
     this.name = 'PendingMigrationsError';
   }
-}
-
-export function embeddedDatabaseDir(config: Config): string {
-  return path.join(config.dataDir, 'pglite');
 }
 
 export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {

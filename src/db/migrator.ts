@@ -1,11 +1,11 @@
-import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import type { Kysely, Migration, MigrationProvider, MigrationResultSet } from 'kysely';
 import { Migrator, sql } from 'kysely';
+import { MIGRATIONS_DIR } from './migrations-fingerprint.ts';
 
-export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
+export { MIGRATIONS_DIR, migrationsFingerprint } from './migrations-fingerprint.ts';
 
 /**
  * Reads `migrations/*.ts`, named so that they sort in time order. The import happens here rather
@@ -92,17 +92,4 @@ export async function migrationStatus(db: Kysely<any>): Promise<MigrationStatus[
 
 export async function pendingMigrations(db: Kysely<any>): Promise<string[]> {
   return (await migrationStatus(db)).filter((m) => !m.executedAt).map((m) => m.name);
-}
-
-/** Identifies the set of migrations (names and contents): a template migrated with it is keyed by it. */
-export async function migrationsFingerprint(): Promise<string> {
-  const hash = createHash('sha256');
-  for (const file of (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.ts')).sort()) {
-    hash
-      .update(file)
-      .update('\0')
-      .update(await readFile(path.join(MIGRATIONS_DIR, file)))
-      .update('\0');
-  }
-  return hash.digest('hex').slice(0, 16);
 }

@@ -1,14 +1,12 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import path from 'node:path';
 import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { redactUrl } from '../config.ts';
 import type { Database } from './database.ts';
+import { fillDataDir } from './embedded-data-dir.ts';
 import { parseTimestamptz } from './pg-timestamp.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
-import { copyTemplate } from './pglite-template.ts';
 
 export type DatabaseKind = 'postgres' | 'pglite';
 
@@ -75,11 +73,8 @@ async function openPglite(dir: string, preferredTemplate: string | undefined): P
     [pgliteTypes.DATE]: (value: string) => value,
   };
   const inMemory = dir === 'memory';
-  if (!inMemory && !existsSync(path.join(dir, 'PG_VERSION'))) {
-    // A new database: start from a prepared template when there is one, else PGlite runs initdb.
-    mkdirSync(dir, { recursive: true });
-    if (!(preferredTemplate && copyTemplate(preferredTemplate, dir))) copyTemplate('pristine', dir);
-  }
+  // A new database starts from a prepared template when there is one, else PGlite runs initdb.
+  if (!inMemory) await fillDataDir(dir, preferredTemplate ? [preferredTemplate, 'pristine'] : ['pristine']);
   // Options as one object: PGlite ignores the second argument when the first is not a directory.
   const pglite = new PGlite({ ...(inMemory ? {} : { dataDir: dir }), parsers, extensions: pgliteExtensions });
   await pglite.waitReady;

@@ -1,4 +1,5 @@
-import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -36,6 +37,29 @@ export function hasTemplate(variant = 'pristine'): boolean {
 export function copyTemplate(variant: string, target: string): boolean {
   if (!hasTemplate(variant)) return false;
   cpSync(templateDir(variant), target, { recursive: true });
+  return true;
+}
+
+/**
+ * copyTemplate without blocking the event loop: the ~1,200 files (~40 MB) are copied several at a
+ * time on libuv's threads, so a start can load its modules meanwhile (see embedded-data-dir.ts).
+ */
+export async function copyTemplateInBackground(variant: string, target: string): Promise<boolean> {
+  if (!hasTemplate(variant)) return false;
+  const source = templateDir(variant);
+  const files: string[] = [];
+  for (const entry of readdirSync(source, { recursive: true, withFileTypes: true })) {
+    const relative = path.relative(source, path.join(entry.parentPath, entry.name));
+    if (entry.isDirectory()) mkdirSync(path.join(target, relative), { recursive: true });
+    else files.push(relative);
+  }
+  mkdirSync(target, { recursive: true });
+  let next = 0;
+  const copyNext = async (): Promise<void> => {
+    for (let i = next++; i < files.length; i = next++)
+      await copyFile(path.join(source, files[i]!), path.join(target, files[i]!));
+  };
+  await Promise.all(Array.from({ length: 8 }, copyNext));
   return true;
 }
 

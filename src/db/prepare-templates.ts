@@ -1,13 +1,10 @@
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely } from 'kysely';
-import { migrateUp, migrationsFingerprint } from './migrator.ts';
+import { migratedTemplateName } from './embedded-data-dir.ts';
+import { migrateUp } from './migrator.ts';
 import { pgliteExtensions } from './open-database.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
 import { copyTemplate, hasTemplate, makeTemplate } from './pglite-template.ts';
-
-export async function migratedTemplateName(): Promise<string> {
-  return `migrated-${await migrationsFingerprint()}`;
-}
 
 /** Makes the pristine and the migrated templates that are missing; returns the ones it made. */
 export async function prepareTemplates(): Promise<string[]> {

@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { migratedTemplateName } from '../../src/db/embedded-data-dir.ts';
 import { migrateUp } from '../../src/db/migrator.ts';
 import { type DatabaseHandle, openDatabase } from '../../src/db/open-database.ts';
-import { migratedTemplateName } from '../../src/db/prepare-templates.ts';
 
 /** Real PostgreSQL when DATABASE_URL is set (CI), PGlite otherwise. */
 export const usingPostgres = Boolean(process.env.DATABASE_URL);
