@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import jsforce, { type OAuth2, type TokenResponse } from 'jsforce';
+import type { OAuth2, TokenResponse } from 'jsforce';
 import type { Config } from '../../config.ts';
 import { type CrmAuth, type CrmCredentials, type CrmResult, fail, ok } from '../crm-connector.ts';
+import { jsforce } from './jsforce-lazy.ts';
 
 /**
  * What the app asks for: the REST API (`api`) and a refresh token (`refresh_token`) so jobs run
@@ -58,7 +59,7 @@ export class SalesforceAuth implements CrmAuth {
 
   private oauth2(): OAuth2 {
     if (!this.config.salesforceClientId) throw new Error('SALESFORCE_CLIENT_ID is not set');
-    return new jsforce.OAuth2({
+    return new (jsforce().OAuth2)({
       loginUrl: this.host,
       clientId: this.config.salesforceClientId,
       clientSecret: this.config.salesforceClientSecret,

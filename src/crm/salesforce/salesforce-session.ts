@@ -1,8 +1,9 @@
-import jsforce, { type Connection } from 'jsforce';
+import type { Connection } from 'jsforce';
 import type { Db } from '../../db/database.ts';
 import type { Services } from '../../services.ts';
 import type { CrmFailure, CrmResult } from '../crm-connector.ts';
 import { ok } from '../crm-connector.ts';
+import { jsforce } from './jsforce-lazy.ts';
 import { allowanceStore, type CallPriority } from './salesforce-api-allowance.ts';
 import { type OrgConnection, SalesforceCaller } from './salesforce-caller.ts';
 import { SalesforceConnector } from './salesforce-connector.ts';
@@ -45,7 +46,7 @@ export async function openOrgConnection(
   const { config } = services;
   let failure: CrmFailure | undefined;
   let recent: number[] = [];
-  const conn: Connection = new jsforce.Connection({
+  const conn: Connection = new (jsforce().Connection)({
     instanceUrl: session.value.instanceUrl,
     accessToken: session.value.accessToken,
     version: config.salesforceApiVersion,
