@@ -16,6 +16,7 @@ import type { Db } from './db/database.ts';
 import { ErrorResponse } from './errors/error-schema.ts';
 import { healthRoutes } from './health/health.routes.ts';
 import { installErrorHandling } from './http/error-handler.ts';
+import { lazySchemaCompilers } from './http/lazy-schema-compilers.ts';
 import type { JobQueue } from './jobs/job-queue.ts';
 import { apiRoutes, pageRoutes } from './routes.ts';
 import type { Services } from './services.ts';
@@ -50,6 +51,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     },
     // allErrors: a 400 lists every bad field at once, not only the first.
     ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false } },
+    schemaController: { compilersFactory: lazySchemaCompilers() },
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
