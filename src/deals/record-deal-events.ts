@@ -29,7 +29,8 @@ export interface BatchRecordOptions {
   notify?: RecordOptions['notify'] | ((event: NormalizedDealEvent) => boolean);
 }
 
-const dealKey = (source: string, crmDealId: string) => `${source}\u0000${crmDealId}`;
+/** A deal's or an event's identity within its source. */
+const sourceKey = (source: string, id: string) => `${source}\u0000${id}`;
 
 /**
  * Records many normalized deal events of one tenant in the caller's transaction, with the same
@@ -43,6 +44,10 @@ const dealKey = (source: string, crmDealId: string) => `${source}\u0000${crmDeal
  * in programs without volume tiers. The others (a deal's second event in the batch, an unknown
  * deal, removals, revenue, volume-tier programs, whose deals share periods) are recorded after
  * them, one by one with recordDealEvent, in the order given.
+ *
+ * Locks: the batch's known deals first, in id order; the deals it creates as it records them. Two
+ * concurrent batches naming the same new deals in different orders can deadlock, which PostgreSQL
+ * breaks by failing one of them (40P01: retry it, as withLedgerRetry does), as with one event at a time.
  */
 export async function recordDealEvents(
   tx: Tx,
@@ -64,20 +69,20 @@ export async function recordDealEvents(
     tenantId,
     [...deals.values()].flatMap((deal) => (deal.program_id ? [deal.program_id] : [])),
   );
-  const perDeal = countBy(events, (e) => dealKey(e.source, e.crmDealId));
-  const perSourceEvent = countBy(events, (e) => dealKey(e.source, e.sourceEventId));
+  const perDeal = countBy(events, (e) => sourceKey(e.source, e.crmDealId));
+  const perSourceEvent = countBy(events, (e) => sourceKey(e.source, e.sourceEventId));
   const together: number[] = [];
   const alone: number[] = [];
   events.forEach((event, i) => {
-    const deal = deals.get(dealKey(event.source, event.crmDealId));
+    const deal = deals.get(sourceKey(event.source, event.crmDealId));
     const plan = deal?.program_id ? plans.get(deal.program_id) : undefined;
     const ok =
       deal &&
       plan &&
       settlesAlone(plan) &&
       FIELD_CHANGES.has(event.type) &&
-      perDeal.get(dealKey(event.source, event.crmDealId)) === 1 &&
-      perSourceEvent.get(dealKey(event.source, event.sourceEventId)) === 1;
+      perDeal.get(sourceKey(event.source, event.crmDealId)) === 1 &&
+      perSourceEvent.get(sourceKey(event.source, event.sourceEventId)) === 1;
     (ok ? together : alone).push(i);
   });
 
@@ -87,17 +92,16 @@ export async function recordDealEvents(
       tenantId,
       together.map((i) => ({
         event: events[i]!,
-        deal: deals.get(dealKey(events[i]!.source, events[i]!.crmDealId))!,
+        deal: deals.get(sourceKey(events[i]!.source, events[i]!.crmDealId))!,
       })),
     );
     const stale: { id: string; outcome: string }[] = [];
-    const problems: { id: string; outcome: string }[] = [];
     const changing: { i: number; eventId: string; before: DealRow; changes: ReturnType<typeof changesOf> }[] =
       [];
     for (const i of together) {
       const event = events[i]!;
-      const deal = deals.get(dealKey(event.source, event.crmDealId))!;
-      const eventId = stored.get(event.sourceEventId);
+      const deal = deals.get(sourceKey(event.source, event.crmDealId))!;
+      const eventId = stored.get(sourceKey(event.source, event.sourceEventId));
       if (!eventId) {
         results[i] = { outcome: 'duplicate', deal };
         continue;
@@ -131,6 +135,7 @@ export async function recordDealEvents(
     const settled = await settleDealBatch(tx, services, plans, items, {
       async beforePosting(owed) {
         const announcements: NewDomainEvent[] = [];
+        const problems: { id: string; outcome: string }[] = [];
         changing.forEach((c, n) => {
           const after = items[n]!.deal;
           const { partnerIds } = owed[n]!;
@@ -172,12 +177,12 @@ async function lockDeals(tx: Tx, tenantId: string, events: NormalizedDealEvent[]
       )
     order by id
     for update`.execute(tx);
-  return new Map(rows.map((deal) => [dealKey(deal.source, deal.crm_deal_id), deal]));
+  return new Map(rows.map((deal) => [sourceKey(deal.source, deal.crm_deal_id), deal]));
 }
 
-/** The events stored as applied (deduplicated on their source id): the new rows' ids by source id. */
+/** The events stored as applied (deduplicated on their source id): the new rows' ids by source and id. */
 async function storeEvents(tx: Tx, tenantId: string, items: { event: NormalizedDealEvent; deal: DealRow }[]) {
-  const { rows } = await sql<{ id: string; source_event_id: string }>`
+  const { rows } = await sql<{ id: string; source: string; source_event_id: string }>`
     insert into deal_events (tenant_id, deal_id, source, source_event_id, type, occurred_at, payload, outcome)
     select ${tenantId}::uuid, v.deal_id, v.source, v.source_event_id, v.type, v.occurred_at, v.payload, 'applied'
     from unnest(
@@ -188,8 +193,8 @@ async function storeEvents(tx: Tx, tenantId: string, items: { event: NormalizedD
     ) with ordinality as v(deal_id, source, source_event_id, type, occurred_at, payload, n)
     order by v.n
     on conflict (tenant_id, source, source_event_id) do nothing
-    returning id, source_event_id`.execute(tx);
-  return new Map(rows.map((row) => [row.source_event_id, row.id]));
+    returning id, source, source_event_id`.execute(tx);
+  return new Map(rows.map((row) => [sourceKey(row.source, row.source_event_id), row.id]));
 }
 
 /** The patched columns of a field change (see changesOf); the others keep their values. */
@@ -205,6 +210,7 @@ const PATCHABLE = [
   ['name', 'text'],
   ['properties', 'jsonb'],
 ] as const;
+const PATCHABLE_COLUMNS: ReadonlySet<string> = new Set(PATCHABLE.map(([column]) => column));
 
 /** Each deal's changed fields, field times and new version, in one statement; the rows by id. */
 async function updateDeals(
@@ -213,6 +219,9 @@ async function updateDeals(
   items: { event: NormalizedDealEvent; deal: DealRow; changes: ReturnType<typeof changesOf> }[],
 ): Promise<Map<string, DealRow>> {
   if (items.length === 0) return new Map();
+  for (const { changes } of items)
+    for (const column of Object.keys(changes.patch))
+      if (!PATCHABLE_COLUMNS.has(column)) throw new Error(`updateDeals does not write deals.${column}`);
   const patches = items.map(({ changes }) =>
     JSON.stringify(changes.patch, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)),
   );

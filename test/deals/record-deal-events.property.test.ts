@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/database.ts';
+import { lockOrCreateDeal, setAttributions } from '../../src/deals/deal.repository.ts';
 import type { NormalizedDealEvent } from '../../src/deals/deal-event.ts';
 import { recordDealEvent } from '../../src/deals/deal-events.ts';
 import { recordDealEvents } from '../../src/deals/record-deal-events.ts';
@@ -334,6 +335,52 @@ describe(`recordDealEvents in batches = recordDealEvent one by one (${mode})`, (
       ]),
     };
   }
+
+  it('tells apart two events of one batch with the same id from two sources (each is its own event)', async () => {
+    const { w } = await world(PLANS[0]!);
+    const partner = await w.partner();
+    await db.transaction().execute(async (tx) => {
+      const deal = (await lockOrCreateDeal(tx, w.tenant.id, 'hubspot', 'deal-0'))!;
+      await tx.updateTable('deals').set({ program_id: w.program.id }).where('id', '=', deal.id).execute();
+      await setAttributions(tx, deal, [{ partnerId: partner.id }]);
+    });
+    const won = (source: 'api' | 'hubspot', amount: bigint): NormalizedDealEvent => ({
+      tenantId: w.tenant.id,
+      source,
+      sourceEventId: 'same-id',
+      crmDealId: 'deal-0',
+      occurredAt: new Date(START),
+      type: 'deal.stage_changed',
+      changes: { stage: { id: 'won', category: 'won' }, amount: { amount, currency: 'USD' } },
+    });
+    const results = await db
+      .transaction()
+      .execute((tx) => recordDealEvents(tx, w.services, [won('api', 100_000n), won('hubspot', 300_000n)]));
+    expect(results.map((r) => [r.outcome, r.deal?.source, r.deal?.amount])).toEqual([
+      ['applied', 'api', 100_000n],
+      ['applied', 'hubspot', 300_000n],
+    ]);
+    const events = await db
+      .selectFrom('deal_events')
+      .select(['source', 'deal_id'])
+      .where('tenant_id', '=', w.tenant.id)
+      .where('source_event_id', '=', 'same-id')
+      .orderBy('source')
+      .execute();
+    expect(events.map((e) => [e.source, e.deal_id])).toEqual([
+      ['api', results[0]!.deal!.id],
+      ['hubspot', results[1]!.deal!.id],
+    ]);
+    // Each deal's lines name its own event.
+    const lines = await db
+      .selectFrom('commission_lines as l')
+      .innerJoin('deal_events as e', 'e.id', 'l.deal_event_id')
+      .select(['l.deal_id', 'e.deal_id as event_deal_id'])
+      .where('l.tenant_id', '=', w.tenant.id)
+      .execute();
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(line.event_deal_id).toBe(line.deal_id);
+  });
 
   for (const plan of PLANS) {
     it(`${plan.name}: the same deals, outcomes, lines, ledger, balances and domain events (seeded, replayable)`, async () => {
