@@ -70,7 +70,11 @@ export async function settleDealBatch(
     items.filter((item) => BigInt(item.deal.version) > 1n).map((item) => item.deal.id),
   );
   const liveOf = new Map<string, CommissionLineRow[]>();
-  for (const line of held) liveOf.set(line.deal_id!, [...(liveOf.get(line.deal_id!) ?? []), line]);
+  for (const line of held) {
+    const lines = liveOf.get(line.deal_id!) ?? [];
+    lines.push(line);
+    liveOf.set(line.deal_id!, lines);
+  }
   const attributions = await loadAttributions(
     tx,
     tenantId,

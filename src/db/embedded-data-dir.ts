@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.ts';
 import { migrationsFingerprint } from './migrations-fingerprint.ts';
@@ -55,9 +55,10 @@ async function fill(dir: string, wanted: readonly string[] | Promise<readonly st
     for (const variant of variants) {
       if (!(await copyTemplateInBackground(variant, staging))) continue;
       mkdirSync(dir, { recursive: true });
-      // Moves onto the directory only when it is empty (rename replaces an empty directory).
-      if (readdirSync(dir).length === 0) rmdirSync(dir);
-      renameSync(staging, dir);
+      if (readdirSync(dir).length === 0) {
+        rmdirSync(dir); // rename replaces only an empty directory
+        renameSync(staging, dir);
+      } else cpSync(staging, dir, { recursive: true }); // leftovers without a database: copied over
       return;
     }
     mkdirSync(dir, { recursive: true });

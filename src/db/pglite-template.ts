@@ -48,12 +48,12 @@ export async function copyTemplateInBackground(variant: string, target: string):
   if (!hasTemplate(variant)) return false;
   const source = templateDir(variant);
   const files: string[] = [];
+  mkdirSync(target, { recursive: true });
   for (const entry of readdirSync(source, { recursive: true, withFileTypes: true })) {
     const relative = path.relative(source, path.join(entry.parentPath, entry.name));
     if (entry.isDirectory()) mkdirSync(path.join(target, relative), { recursive: true });
     else files.push(relative);
   }
-  mkdirSync(target, { recursive: true });
   let next = 0;
   const copyNext = async (): Promise<void> => {
     for (let i = next++; i < files.length; i = next++)

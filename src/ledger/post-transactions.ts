@@ -32,7 +32,8 @@ export interface PostTransactionsOptions {
  *
  * For callers that hold what makes their keys theirs (the settle batch holds the deals' row locks,
  * and its keys carry the deal version): a key posted concurrently by someone else between the read
- * and the write is a unique violation that fails the whole transaction, never a double posting.
+ * and the write, or a second reversal of a transaction, is a unique violation that fails the whole
+ * transaction, never a double posting (postTransaction tells those apart one by one).
  */
 export async function postTransactions(
   tx: Tx,

@@ -49,6 +49,15 @@ describe('fillDataDir: a new embedded database from its template', () => {
     }
   }, 60_000);
 
+  it('copies over leftovers of a directory that holds no database yet', async () => {
+    const variant = await migratedTemplateName();
+    const dir = path.join(root, 'd');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'leftover.txt'), 'x');
+    await fillDataDir(dir, [variant]);
+    expect(filesOf(dir)).toEqual([...filesOf(templateDir(variant)), 'leftover.txt'].sort());
+  }, 60_000);
+
   it('leaves an existing database alone', async () => {
     const dir = path.join(root, 'b');
     mkdirSync(dir, { recursive: true });
