@@ -157,7 +157,7 @@ export function accrualRows(
 }
 
 /** The inserted rows in the order they were given (RETURNING order is not promised). */
-export function inOrderOf(rows: NewCommissionLineRow[], inserted: CommissionLineRow[]): CommissionLineRow[] {
+function inOrderOf(rows: NewCommissionLineRow[], inserted: CommissionLineRow[]): CommissionLineRow[] {
   const byId = new Map(inserted.map((row) => [row.id, row]));
   return rows.map((row) => byId.get(row.id as string)!);
 }

@@ -195,9 +195,9 @@ export const dealRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
         tags: ['deals'],
         summary: 'Record up to 100 normalized deal events in one transaction and settle their commissions',
         description:
-          'All or nothing: the events are recorded in the order given, with the same outcomes as one ' +
-          'call each; any error rolls the whole batch back. Deals must exist (or are created without ' +
-          'a program, as by a single call without programId).',
+          'All or nothing, in one transaction: the outcomes, deals and commission lines are those of one ' +
+          'call per event in the order given; any error rolls the whole batch back. A deal not seen ' +
+          'before is created without a program, as by a single call without programId.',
         body: DealEventBatchBody,
         response: { 200: BatchAnswer, ...Errors },
       },
