@@ -240,6 +240,48 @@ type RuleJson = Omit<CommissionRuleRow, 'effective_from' | 'effective_to' | 'cre
   created_at: string;
 };
 
+/**
+ * A program's setup with the tenant's time zone, the plan in force (the program's, else its newest
+ * own plan) and that plan's rules as JSON, in plan order: the select list and the FROM of
+ * `programs p`, shared by loadSettleInputs and loadProgramPlans.
+ */
+const PROGRAM_PLAN_COLUMNS = sql`p.id, p.currency, p.hold_days, t.time_zone, plan.id as plan_id,
+  coalesce((
+    select json_agg(r order by r.position, r.rule_key, r.version)
+    from commission_rules r where r.tenant_id = p.tenant_id and r.plan_id = plan.id
+  ), '[]'::json) as rules`;
+const PROGRAM_PLAN_FROM = sql`from programs p
+  join tenants t on t.id = p.tenant_id
+  left join lateral (
+    select coalesce(p.commission_plan_id, (
+      select cp.id from commission_plans cp
+      where cp.tenant_id = p.tenant_id and cp.program_id = p.id
+      order by cp.created_at desc limit 1
+    )) as id
+  ) plan on true`;
+
+interface ProgramPlanRow {
+  id: string;
+  currency: string;
+  hold_days: number;
+  plan_id: string | null;
+  time_zone: string;
+  rules: RuleJson[];
+}
+
+function programPlanOf(row: ProgramPlanRow): ProgramPlan {
+  return {
+    setup: {
+      id: row.id,
+      currency: row.currency,
+      holdDays: row.hold_days,
+      planId: row.plan_id,
+      timeZone: row.time_zone,
+    },
+    rules: rulesOfJson(row.rules),
+  };
+}
+
 /** What settling a deal reads before it computes anything. */
 export interface SettleInputs {
   setup: ProgramSetup;
@@ -261,16 +303,12 @@ export async function loadSettleInputs(
   programId: string,
   dealId: string,
 ): Promise<SettleInputs | null> {
-  const { rows } = await sql<{
-    id: string;
-    currency: string;
-    hold_days: number;
-    plan_id: string | null;
-    time_zone: string;
-    rules: RuleJson[];
-    credits: { partner_id: string; role: string; split_weight: string; position: number }[];
-    partners: { id: string; kind: string; tier_id: string | null; parent_id: string | null }[];
-  }>`
+  const { rows } = await sql<
+    ProgramPlanRow & {
+      credits: { partner_id: string; role: string; split_weight: string; position: number }[];
+      partners: { id: string; kind: string; tier_id: string | null; parent_id: string | null }[];
+    }
+  >`
     with recursive credit as (
       select partner_id, role, split_weight::text, position, created_at from deal_attributions
       where tenant_id = ${tenantId} and deal_id = ${dealId}
@@ -283,11 +321,7 @@ export async function loadSettleInputs(
       join up on p.id = up.parent_id and p.tenant_id = ${tenantId}
       where up.depth < ${MAX_DEPTH}
     )
-    select p.id, p.currency, p.hold_days, t.time_zone, plan.id as plan_id,
-      coalesce((
-        select json_agg(r order by r.position, r.rule_key, r.version)
-        from commission_rules r where r.tenant_id = p.tenant_id and r.plan_id = plan.id
-      ), '[]'::json) as rules,
+    select ${PROGRAM_PLAN_COLUMNS},
       coalesce((
         select json_agg(json_build_object('partner_id', c.partner_id, 'role', c.role,
           'split_weight', c.split_weight, 'position', c.position) order by c.position, c.created_at)
@@ -298,15 +332,7 @@ export async function loadSettleInputs(
           'parent_id', u.parent_id))
         from up u
       ), '[]'::json) as partners
-    from programs p
-    join tenants t on t.id = p.tenant_id
-    left join lateral (
-      select coalesce(p.commission_plan_id, (
-        select cp.id from commission_plans cp
-        where cp.tenant_id = p.tenant_id and cp.program_id = p.id
-        order by cp.created_at desc limit 1
-      )) as id
-    ) plan on true
+    ${PROGRAM_PLAN_FROM}
     where p.tenant_id = ${tenantId} and p.id = ${programId}`.execute(db);
   const row = rows[0];
   if (!row) return null;
@@ -329,18 +355,7 @@ export async function loadSettleInputs(
     }
     partners.set(a.partnerId, { id: a.partnerId, kind: partner.kind, tierId: partner.tier_id, ancestors });
   }
-  return {
-    setup: {
-      id: row.id,
-      currency: row.currency,
-      holdDays: row.hold_days,
-      planId: row.plan_id,
-      timeZone: row.time_zone,
-    },
-    rules: rulesOfJson(row.rules),
-    attributions,
-    partners,
-  };
+  return { ...programPlanOf(row), attributions, partners };
 }
 
 /** A program's setup and its plan's rules (every version, in plan order). */
@@ -357,41 +372,11 @@ export async function loadProgramPlans(
 ): Promise<Map<string, ProgramPlan>> {
   const plans = new Map<string, ProgramPlan>();
   if (programIds.length === 0) return plans;
-  const { rows } = await sql<{
-    id: string;
-    currency: string;
-    hold_days: number;
-    plan_id: string | null;
-    time_zone: string;
-    rules: RuleJson[];
-  }>`
-    select p.id, p.currency, p.hold_days, t.time_zone, plan.id as plan_id,
-      coalesce((
-        select json_agg(r order by r.position, r.rule_key, r.version)
-        from commission_rules r where r.tenant_id = p.tenant_id and r.plan_id = plan.id
-      ), '[]'::json) as rules
-    from programs p
-    join tenants t on t.id = p.tenant_id
-    left join lateral (
-      select coalesce(p.commission_plan_id, (
-        select cp.id from commission_plans cp
-        where cp.tenant_id = p.tenant_id and cp.program_id = p.id
-        order by cp.created_at desc limit 1
-      )) as id
-    ) plan on true
+  const { rows } = await sql<ProgramPlanRow>`
+    select ${PROGRAM_PLAN_COLUMNS}
+    ${PROGRAM_PLAN_FROM}
     where p.tenant_id = ${tenantId} and p.id = any(${[...new Set(programIds)]}::uuid[])`.execute(db);
-  for (const row of rows) {
-    plans.set(row.id, {
-      setup: {
-        id: row.id,
-        currency: row.currency,
-        holdDays: row.hold_days,
-        planId: row.plan_id,
-        timeZone: row.time_zone,
-      },
-      rules: rulesOfJson(row.rules),
-    });
-  }
+  for (const row of rows) plans.set(row.id, programPlanOf(row));
   return plans;
 }
 

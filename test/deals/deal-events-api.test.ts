@@ -267,16 +267,11 @@ describe(`POST /api/v1/deal-events, GET /api/v1/deals/:id, plans and preview ove
       });
       expect(res.json().outcome).toBe('applied');
     };
-    const won = (crmDealId: string, amount: string, id = `b-${++seq}`) => ({
-      sourceEventId: id,
-      crmDealId,
-      occurredAt: '2026-03-02T10:00:00Z',
-      type: 'deal.stage_changed',
-      changes: {
-        stage: { id: 'closedwon', category: 'won', label: 'Closed won' },
-        amount: { amount, currency: 'USD' },
-      },
-    });
+    /** wonEvent without the single endpoint's deal set-up (programId, attributions). */
+    const won = (crmDealId: string, amount: string, id = `b-${++seq}`) => {
+      const { programId: _program, attributions: _attributions, ...event } = wonEvent(crmDealId, amount);
+      return { ...event, sourceEventId: id };
+    };
 
     it('records the events in order with one answer each: applied with its lines, duplicate, stale', async () => {
       await openDeal('batch-1');
