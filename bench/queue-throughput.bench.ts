@@ -173,6 +173,8 @@ async function endToEnd(ctx: BenchContext, mode: Mode, databaseUrl: string | und
       config,
       logger: stderrLogger(),
       jobs: [noopJob],
+      // Only the bench's job: the application's recurring jobs have no handler here.
+      schedules: [],
       migrations: 'auto',
     });
     if (runtime.queue.kind !== mode.queue)
