@@ -23,32 +23,56 @@ export interface ProgramSetup {
   timeZone: string;
 }
 
-export async function loadProgramSetup(db: DbOrTx, tenantId: string, programId: string) {
-  const row = await db
-    .selectFrom('programs as p')
-    .innerJoin('tenants as t', 't.id', 'p.tenant_id')
-    .select(['p.id', 'p.currency', 'p.hold_days', 'p.commission_plan_id', 't.time_zone'])
-    .select((eb) =>
-      eb
-        .selectFrom('commission_plans as cp')
-        .select('cp.id')
-        .whereRef('cp.tenant_id', '=', 'p.tenant_id')
-        .whereRef('cp.program_id', '=', 'p.id')
-        .orderBy('cp.created_at', 'desc')
-        .limit(1)
-        .as('own_plan_id'),
-    )
-    .where('p.tenant_id', '=', tenantId)
-    .where('p.id', '=', programId)
-    .executeTakeFirst();
-  if (!row) return null;
+/**
+ * A program's setup with the tenant's time zone, the plan in force (the program's, else its newest
+ * own plan) and that plan's rules as JSON, in plan order: the select lists and the FROM of
+ * `programs p`, shared by loadProgramSetup, loadSettleInputs and loadProgramPlans.
+ */
+const PROGRAM_SETUP_COLUMNS = sql`p.id, p.currency, p.hold_days, t.time_zone, plan.id as plan_id`;
+const PROGRAM_PLAN_COLUMNS = sql`${PROGRAM_SETUP_COLUMNS},
+  coalesce((
+    select json_agg(r order by r.position, r.rule_key, r.version)
+    from commission_rules r where r.tenant_id = p.tenant_id and r.plan_id = plan.id
+  ), '[]'::json) as rules`;
+const PROGRAM_PLAN_FROM = sql`from programs p
+  join tenants t on t.id = p.tenant_id
+  left join lateral (
+    select coalesce(p.commission_plan_id, (
+      select cp.id from commission_plans cp
+      where cp.tenant_id = p.tenant_id and cp.program_id = p.id
+      order by cp.created_at desc limit 1
+    )) as id
+  ) plan on true`;
+
+interface ProgramSetupRow {
+  id: string;
+  currency: string;
+  hold_days: number;
+  plan_id: string | null;
+  time_zone: string;
+}
+type ProgramPlanRow = ProgramSetupRow & { rules: RuleJson[] };
+
+function setupOf(row: ProgramSetupRow): ProgramSetup {
   return {
     id: row.id,
     currency: row.currency,
     holdDays: row.hold_days,
-    planId: row.commission_plan_id ?? row.own_plan_id ?? null,
+    planId: row.plan_id,
     timeZone: row.time_zone,
-  } satisfies ProgramSetup;
+  };
+}
+
+function programPlanOf(row: ProgramPlanRow): ProgramPlan {
+  return { setup: setupOf(row), rules: rulesOfJson(row.rules) };
+}
+
+export async function loadProgramSetup(db: DbOrTx, tenantId: string, programId: string) {
+  const { rows } = await sql<ProgramSetupRow>`
+    select ${PROGRAM_SETUP_COLUMNS}
+    ${PROGRAM_PLAN_FROM}
+    where p.tenant_id = ${tenantId} and p.id = ${programId}`.execute(db);
+  return rows[0] ? setupOf(rows[0]) : null;
 }
 
 export async function loadRules(
@@ -239,48 +263,6 @@ type RuleJson = Omit<CommissionRuleRow, 'effective_from' | 'effective_to' | 'cre
   effective_to: string | null;
   created_at: string;
 };
-
-/**
- * A program's setup with the tenant's time zone, the plan in force (the program's, else its newest
- * own plan) and that plan's rules as JSON, in plan order: the select list and the FROM of
- * `programs p`, shared by loadSettleInputs and loadProgramPlans.
- */
-const PROGRAM_PLAN_COLUMNS = sql`p.id, p.currency, p.hold_days, t.time_zone, plan.id as plan_id,
-  coalesce((
-    select json_agg(r order by r.position, r.rule_key, r.version)
-    from commission_rules r where r.tenant_id = p.tenant_id and r.plan_id = plan.id
-  ), '[]'::json) as rules`;
-const PROGRAM_PLAN_FROM = sql`from programs p
-  join tenants t on t.id = p.tenant_id
-  left join lateral (
-    select coalesce(p.commission_plan_id, (
-      select cp.id from commission_plans cp
-      where cp.tenant_id = p.tenant_id and cp.program_id = p.id
-      order by cp.created_at desc limit 1
-    )) as id
-  ) plan on true`;
-
-interface ProgramPlanRow {
-  id: string;
-  currency: string;
-  hold_days: number;
-  plan_id: string | null;
-  time_zone: string;
-  rules: RuleJson[];
-}
-
-function programPlanOf(row: ProgramPlanRow): ProgramPlan {
-  return {
-    setup: {
-      id: row.id,
-      currency: row.currency,
-      holdDays: row.hold_days,
-      planId: row.plan_id,
-      timeZone: row.time_zone,
-    },
-    rules: rulesOfJson(row.rules),
-  };
-}
 
 /** What settling a deal reads before it computes anything. */
 export interface SettleInputs {
