@@ -2,7 +2,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSy
 import path from 'node:path';
 import type { Config } from '../config.ts';
 import { migrationsFingerprint } from './migrations-fingerprint.ts';
-import { copyTemplateInBackground } from './pglite-template.ts';
+import { copyTemplate } from './pglite-template.ts';
 
 const filling = new Map<string, Promise<void>>();
 
@@ -53,7 +53,7 @@ async function fill(dir: string, wanted: readonly string[] | Promise<readonly st
   rmSync(staging, { recursive: true, force: true });
   try {
     for (const variant of variants) {
-      if (!(await copyTemplateInBackground(variant, staging))) continue;
+      if (!(await copyTemplate(variant, staging))) continue;
       mkdirSync(dir, { recursive: true });
       if (readdirSync(dir).length === 0) {
         rmdirSync(dir); // rename replaces only an empty directory

@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,18 +33,12 @@ export function hasTemplate(variant = 'pristine'): boolean {
   return existsSync(path.join(templateDir(variant), 'PG_VERSION'));
 }
 
-/** Copies a template into `target` (a directory that holds no database yet); false when there is none. */
-export function copyTemplate(variant: string, target: string): boolean {
-  if (!hasTemplate(variant)) return false;
-  cpSync(templateDir(variant), target, { recursive: true });
-  return true;
-}
-
 /**
- * copyTemplate without blocking the event loop: the ~1,200 files (~40 MB) are copied several at a
- * time on libuv's threads, so a start can load its modules meanwhile (see embedded-data-dir.ts).
+ * Copies a template into `target` (a directory that holds no database yet); false when there is
+ * none. The ~1,200 files (~40 MB) are copied several at a time on libuv's threads, without blocking
+ * the event loop, so a start can load its modules meanwhile (see embedded-data-dir.ts).
  */
-export async function copyTemplateInBackground(variant: string, target: string): Promise<boolean> {
+export async function copyTemplate(variant: string, target: string): Promise<boolean> {
   if (!hasTemplate(variant)) return false;
   const source = templateDir(variant);
   const files: string[] = [];

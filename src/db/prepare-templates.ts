@@ -20,7 +20,7 @@ export async function prepareTemplates(): Promise<string[]> {
   const migrated = await migratedTemplateName();
   if (!hasTemplate(migrated)) {
     await makeTemplate(migrated, async (dir) => {
-      copyTemplate('pristine', dir);
+      await copyTemplate('pristine', dir);
       const db = new Kysely<any>({
         dialect: new PGliteDialect(new PGlite(dir, { extensions: pgliteExtensions })),
       });

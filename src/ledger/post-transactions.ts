@@ -49,8 +49,10 @@ export async function postTransactions(
     ...problemsOf(input).map((p) => ({ field: `[${i}].${p.field}`, message: p.message })),
   ]);
   const keys = inputs.map((input) => input.idempotencyKey);
+  const seen = new Set<string>();
   keys.forEach((key, i) => {
-    if (keys.indexOf(key) !== i) problems.push({ field: `[${i}].idempotencyKey`, message: 'is repeated' });
+    if (seen.has(key)) problems.push({ field: `[${i}].idempotencyKey`, message: 'is repeated' });
+    seen.add(key);
   });
   if (problems.length > 0) {
     throw new AppError(
