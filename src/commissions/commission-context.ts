@@ -128,7 +128,7 @@ export async function loadPartners(
 ): Promise<Map<string, PartnerFacts>> {
   const map = new Map<string, PartnerFacts>();
   if (partnerIds.length === 0) return map;
-  const { rows } = await sql<{ id: string; kind: string; tier_id: string | null; parent_id: string | null }>`
+  const { rows } = await sql<PartnerRowFacts>`
     with recursive up(id, kind, tier_id, parent_id, depth) as (
       select id, kind, tier_id, parent_id, 0 from partners
       where tenant_id = ${tenantId} and id in (${sql.join([...new Set(partnerIds)])})
@@ -140,17 +140,25 @@ export async function loadPartners(
     select distinct id, kind, tier_id, parent_id from up`.execute(db);
   const byId = new Map(rows.map((r) => [r.id, r]));
   for (const id of new Set(partnerIds)) {
-    const row = byId.get(id);
-    if (!row) continue;
-    const ancestors: string[] = [];
-    let parent = row.parent_id;
-    while (parent && ancestors.length < MAX_DEPTH && !ancestors.includes(parent) && parent !== id) {
-      ancestors.push(parent);
-      parent = byId.get(parent)?.parent_id ?? null;
-    }
-    map.set(id, { id, kind: row.kind, tierId: row.tier_id, ancestors });
+    const partner = partnerFacts(id, byId);
+    if (partner) map.set(id, partner);
   }
   return map;
+}
+
+type PartnerRowFacts = { id: string; kind: string; tier_id: string | null; parent_id: string | null };
+
+/** A partner with its ancestors (parent first) walked through `byId`, bounded and cycle-safe. */
+function partnerFacts(id: string, byId: ReadonlyMap<string, PartnerRowFacts>): PartnerFacts | undefined {
+  const row = byId.get(id);
+  if (!row) return undefined;
+  const ancestors: string[] = [];
+  let parent = row.parent_id;
+  while (parent && ancestors.length < MAX_DEPTH && !ancestors.includes(parent) && parent !== id) {
+    ancestors.push(parent);
+    parent = byId.get(parent)?.parent_id ?? null;
+  }
+  return { id, kind: row.kind, tierId: row.tier_id, ancestors };
 }
 
 /** Lines of these deals that hold money now: not clawbacks, not cancelled, not reversed. */
@@ -288,7 +296,7 @@ export async function loadSettleInputs(
   const { rows } = await sql<
     ProgramPlanRow & {
       credits: { partner_id: string; role: string; split_weight: string; position: number }[];
-      partners: { id: string; kind: string; tier_id: string | null; parent_id: string | null }[];
+      partners: PartnerRowFacts[];
     }
   >`
     with recursive credit as (
@@ -327,15 +335,8 @@ export async function loadSettleInputs(
   const byId = new Map(row.partners.map((p) => [p.id, p]));
   const partners = new Map<string, PartnerFacts>();
   for (const a of attributions) {
-    const partner = byId.get(a.partnerId);
-    if (!partner) continue;
-    const ancestors: string[] = [];
-    let parent = partner.parent_id;
-    while (parent && ancestors.length < MAX_DEPTH && !ancestors.includes(parent) && parent !== a.partnerId) {
-      ancestors.push(parent);
-      parent = byId.get(parent)?.parent_id ?? null;
-    }
-    partners.set(a.partnerId, { id: a.partnerId, kind: partner.kind, tierId: partner.tier_id, ancestors });
+    const partner = partnerFacts(a.partnerId, byId);
+    if (partner) partners.set(a.partnerId, partner);
   }
   return { ...programPlanOf(row), attributions, partners };
 }
