@@ -162,6 +162,20 @@ export async function lockAccounts(
   return rows;
 }
 
+/** The accounts (named by key or by id) as they are, without a lock: for a caller that locks later. */
+export async function readAccounts(
+  tx: Tx,
+  tenantId: string,
+  keys: string[],
+  ids: string[],
+): Promise<LedgerAccountRow[]> {
+  const { rows } = await sql<LedgerAccountRow>`
+    select * from ledger_accounts
+    where tenant_id = ${tenantId}
+      and (account_key = any(${keys}::text[]) or id = any(${ids}::uuid[]))`.execute(tx);
+  return rows;
+}
+
 export async function findAccountById(
   db: DbOrTx,
   tenantId: string,

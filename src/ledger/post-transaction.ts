@@ -9,6 +9,7 @@ import {
   ensureAccounts,
   isKnownAccount,
   lockAccounts,
+  readAccounts,
   rememberAccounts,
   shardFor,
   specOf,
@@ -295,34 +296,59 @@ async function replayOrConflict(tx: Tx, input: PostTransactionInput, hash: strin
  * the first time are created first (account_key order, one statement, no account lock held);
  * accounts the process knows exist skip that step. `label(i)` names line i in errors.
  */
-export async function lockLineAccounts(
+export function lockLineAccounts(
   tx: Tx,
   tenantId: string,
   lines: ResolvedLine[],
   label: (i: number) => string = (i) => `lines[${i}]`,
 ): Promise<LedgerAccountRow[]> {
+  return lineAccounts(tx, tenantId, lines, label, lockAccounts);
+}
+
+/**
+ * The accounts of the lines, aligned with them, as lockLineAccounts finds or creates them but
+ * without locking them: for a caller that locks them in the statement that writes to them, so no
+ * round trip happens under the locks (postTransactions).
+ */
+export function findLineAccounts(
+  tx: Tx,
+  tenantId: string,
+  lines: ResolvedLine[],
+  label: (i: number) => string = (i) => `lines[${i}]`,
+): Promise<LedgerAccountRow[]> {
+  return lineAccounts(tx, tenantId, lines, label, readAccounts);
+}
+
+async function lineAccounts(
+  tx: Tx,
+  tenantId: string,
+  lines: ResolvedLine[],
+  label: (i: number) => string,
+  read: typeof lockAccounts,
+): Promise<LedgerAccountRow[]> {
   const specs = new Map(lines.flatMap((l) => (l.spec ? [[accountKey(l.spec), l.spec] as const] : [])));
   const ids = [...new Set(lines.flatMap((l) => (l.accountId ? [l.accountId] : [])))];
-  // Create first, lock after: while it creates, this posting holds no account lock.
+  // Create first, read (or lock) after: while it creates, this posting holds no account lock.
   const unknown = [...specs].filter(([key]) => !isKnownAccount(tenantId, key));
   const created = await ensureAccounts(
     tx,
     tenantId,
     unknown.map(([, spec]) => spec),
   );
-  const locked = await lockAccounts(tx, tenantId, [...specs.keys()], ids);
-  const found = new Set(locked.map((a) => a.account_key));
+  const rows = await read(tx, tenantId, [...specs.keys()], ids);
+  const found = new Set(rows.map((a) => a.account_key));
   const missing = [...specs].filter(([key]) => !found.has(key));
   if (missing.length > 0) {
     // Only when the process's memory of accounts was wrong (see account.repository.ts): created
-    // under locks, which can deadlock against a concurrent creation; withLedgerRetry retries that.
+    // (under locks when locking, which can deadlock against a concurrent creation; withLedgerRetry
+    // retries that).
     await ensureAccounts(
       tx,
       tenantId,
       missing.map(([, spec]) => spec),
     );
-    locked.push(
-      ...(await lockAccounts(
+    rows.push(
+      ...(await read(
         tx,
         tenantId,
         missing.map(([key]) => key),
@@ -332,10 +358,10 @@ export async function lockLineAccounts(
   }
   rememberAccounts(
     tenantId,
-    locked.flatMap((a) => (created.has(a.account_key) ? [] : [a.account_key])),
+    rows.flatMap((a) => (created.has(a.account_key) ? [] : [a.account_key])),
   );
   const byRef = new Map<string, LedgerAccountRow>();
-  for (const account of locked) {
+  for (const account of rows) {
     byRef.set(`key:${account.account_key}`, account);
     byRef.set(`id:${account.id}`, account);
   }

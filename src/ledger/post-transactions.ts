@@ -5,7 +5,7 @@ import type { LedgerTransactionRow } from './ledger.table.ts';
 import {
   canonicalJson,
   contentHash,
-  lockLineAccounts,
+  findLineAccounts,
   type PostResult,
   type PostTransactionInput,
   problemsOf,
@@ -27,8 +27,8 @@ export interface PostTransactionsOptions {
  * as postTransaction (validation, content hash, idempotency by key, balances and versions in the
  * entries) and a fixed number of statements whatever their count: the keys already posted are read
  * (same content: `applied: false`; other content: `ledger_idempotency_conflict`), the others'
- * transaction rows written in one statement, the accounts of all of them created and locked once
- * (id order), and every balance and entry written in one statement.
+ * transaction rows written in one statement, the accounts of all of them found or created once,
+ * and every balance and entry written in one statement that takes the account locks (id order).
  *
  * For callers that hold what makes their keys theirs (the settle batch holds the deals' row locks,
  * and its keys carry the deal version): a key posted concurrently by someone else between the read
@@ -118,7 +118,13 @@ export async function postTransactions(
   });
 }
 
-/** Locks every account once, then writes all balances and entries in one statement. */
+/**
+ * Writes every entry and balance in one statement that also takes the account locks (id order),
+ * so no round trip happens while they are held: every posting over these accounts queues on them
+ * until this transaction commits, so the time they are held is what caps throughput (reference
+ * §2.4). The accounts are found (or created) before, without a lock; balances and versions after
+ * each entry are computed from the locked rows, entry after entry in the given order.
+ */
 async function writeEntries(
   tx: Tx,
   tenantId: string,
@@ -128,57 +134,71 @@ async function writeEntries(
   posted: ReadonlyMap<string, LedgerTransactionRow>,
 ) {
   const lines = fresh.flatMap((i) => resolved[i]!.map((line, j) => ({ line, label: `[${i}].lines[${j}]` })));
-  const accounts = await lockLineAccounts(
+  const accounts = await findLineAccounts(
     tx,
     tenantId,
     lines.map((l) => l.line),
     (n) => lines[n]!.label,
   );
-  // Balances and versions after each entry, transaction after transaction in the given order.
-  const next = new Map<string, { balance: bigint; version: bigint }>();
   const entries = {
     transaction: [] as string[],
+    recordedAt: [] as (string | null)[],
     account: [] as string[],
     amount: [] as string[],
     currency: [] as string[],
-    balance: [] as string[],
-    version: [] as string[],
   };
   let n = 0;
   for (const i of fresh) {
     const row = posted.get(inputs[i]!.idempotencyKey)!;
+    // The transaction's own created_at: its recordedAt, else now() (the same all transaction long).
+    const recordedAt = inputs[i]!.recordedAt?.toISOString() ?? null;
     for (const line of resolved[i]!) {
-      const account = accounts[n++]!;
-      const state = next.get(account.id) ?? { balance: account.balance, version: account.version };
-      state.balance += line.amount;
-      state.version += 1n;
-      next.set(account.id, state);
       entries.transaction.push(row.id);
-      entries.account.push(account.id);
+      entries.recordedAt.push(recordedAt);
+      entries.account.push(accounts[n++]!.id);
       entries.amount.push(line.amount.toString());
       entries.currency.push(line.currency);
-      entries.balance.push(state.balance.toString());
-      entries.version.push(state.version.toString());
     }
   }
-  const ids = [...next.keys()];
-  await sql`
-    with balances as (
-      update ledger_accounts as a set balance = v.balance, version = v.version
-      from unnest(
-        ${ids}::uuid[],
-        ${ids.map((id) => next.get(id)!.balance.toString())}::bigint[],
-        ${ids.map((id) => next.get(id)!.version.toString())}::bigint[]
-      ) as v(id, balance, version)
-      where a.id = v.id and a.tenant_id = ${tenantId}
+  const { rows } = await sql<{ written: number }>`
+    with v as materialized (
+      select * from unnest(
+        ${entries.transaction}::uuid[], ${entries.recordedAt}::timestamptz[], ${entries.account}::uuid[],
+        ${entries.amount}::bigint[], ${entries.currency}::text[]
+      ) with ordinality as v(transaction_id, recorded_at, account_id, amount, currency, n)
+    ),
+    locked as materialized (
+      select id, balance, version from ledger_accounts
+      where tenant_id = ${tenantId} and id = any(${[...new Set(entries.account)]}::uuid[])
+      order by id
+      for update
+    ),
+    running as materialized (
+      select v.*,
+        (l.balance + sum(v.amount) over w)::bigint as balance_after,
+        l.version + row_number() over w as account_version
+      from v join locked l on l.id = v.account_id
+      window w as (partition by v.account_id order by v.n)
+    ),
+    balances as (
+      update ledger_accounts as a set balance = r.balance_after, version = r.account_version
+      from (
+        select distinct on (account_id) account_id, balance_after, account_version
+        from running order by account_id, n desc
+      ) as r
+      where a.id = r.account_id and a.tenant_id = ${tenantId}
+    ),
+    written as (
+      insert into ledger_entries
+        (tenant_id, transaction_id, account_id, amount, currency, balance_after, account_version, created_at)
+      select ${tenantId}::uuid, transaction_id, account_id, amount, currency, balance_after, account_version,
+        coalesce(recorded_at, now())
+      from running
+      order by n
+      returning 1
     )
-    insert into ledger_entries
-      (tenant_id, transaction_id, account_id, amount, currency, balance_after, account_version, created_at)
-    select t.tenant_id, t.id, v.account_id, v.amount, v.currency, v.balance_after, v.account_version, t.created_at
-    from unnest(
-      ${entries.transaction}::uuid[], ${entries.account}::uuid[], ${entries.amount}::bigint[],
-      ${entries.currency}::text[], ${entries.balance}::bigint[], ${entries.version}::bigint[]
-    ) with ordinality as v(transaction_id, account_id, amount, currency, balance_after, account_version, n)
-    join ledger_transactions t on t.tenant_id = ${tenantId} and t.id = v.transaction_id
-    order by v.n`.execute(tx);
+    select count(*)::int as written from written`.execute(tx);
+  // Every entry's account was found above and accounts are never deleted: a shortfall is a bug.
+  if (rows[0]?.written !== entries.account.length)
+    throw new Error(`postTransactions wrote ${rows[0]?.written} of ${entries.account.length} entries`);
 }

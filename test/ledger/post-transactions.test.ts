@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/database.ts';
 import { AppError } from '../../src/errors/app-error.ts';
@@ -153,5 +154,25 @@ describe(`postTransactions (${mode})`, () => {
     const total = [await pending(a), await pending(b), await pending(c)].reduce((s, x) => s + x, 0n);
     expect(total - before.reduce((s, x) => s + x, 0n)).toBe(BigInt(workers * batches * 12) * 110n);
     expect((await verifyLedger(db, { tenantId: f.tenant.id })).ok).toBe(true);
+  });
+
+  it("dates each entry with its transaction's time: its recordedAt, else the database's now()", async () => {
+    const recordedAt = new Date('2026-03-02T08:30:00.123Z');
+    const results = await postAll([
+      { ...accrual('dated:recorded', [[a, 5n]]), recordedAt },
+      accrual('dated:now', [[b, 7n]]),
+    ]);
+    const ids = results.map((r) => r.transaction.id);
+    const { rows } = await sql<{ transaction_id: string; same: boolean; created_at: Date }>`
+      select e.transaction_id, e.created_at = t.created_at as same, e.created_at
+      from ledger_entries e join ledger_transactions t on t.id = e.transaction_id
+      where e.transaction_id = any(${ids}::uuid[])`.execute(db);
+    expect(rows).toHaveLength(4);
+    expect(rows.every((row) => row.same)).toBe(true);
+    const recorded = rows.filter((row) => row.transaction_id === ids[0]);
+    expect(recorded.map((row) => new Date(row.created_at).toISOString())).toEqual([
+      recordedAt.toISOString(),
+      recordedAt.toISOString(),
+    ]);
   });
 });
