@@ -3,6 +3,7 @@ import type { Tx } from '../../db/database.ts';
 import { findDealByCrmId } from '../../deals/deal.repository.ts';
 import type { NormalizedDealEvent } from '../../deals/deal-event.ts';
 import { recordDealEvent } from '../../deals/deal-events.ts';
+import { recordDealEvents } from '../../deals/record-deal-events.ts';
 import type { InboxRow } from '../../inbox/inbox.table.ts';
 import type { InboxProcessor, InboxProcessorContext } from '../../inbox/inbox-processors.ts';
 import { decimalToMinor, toDay } from '../crm-amount.ts';
@@ -12,13 +13,20 @@ import { isOwnWrite } from '../crm-sync.repository.ts';
 import { findStageMapping, syncStageMappings } from '../stage-mapping.repository.ts';
 import type { StageCategory } from '../stage-mapping.table.ts';
 import { hubspotConnector } from './hubspot-connector.ts';
-import { type HubspotWebhookEvent, lockPendingObjectEvents } from './hubspot-webhook.inbox.ts';
+import {
+  type HubspotWebhookEvent,
+  lockPendingDealChanges,
+  lockPendingObjectEvents,
+} from './hubspot-webhook.inbox.ts';
 
 /**
- * Turns stored HubSpot webhook events into normalized deal events (recordDealEvent applies them:
- * dedupe, latest occurredAt per field wins, commissions settle). A job processing one event takes
- * the object's other pending events with it, creations first, then by occurredAt, so a batch
- * delivered shuffled is applied in order and a deal is fetched from HubSpot at most once.
+ * Turns stored HubSpot webhook events into normalized deal events (recordDealEvent and
+ * recordDealEvents apply them: dedupe, latest occurredAt per field wins, commissions settle). A job
+ * processing one event takes the object's other pending events with it, creations first, then by
+ * occurredAt, so a batch delivered shuffled is applied in order and a deal is fetched from HubSpot
+ * at most once. It also takes the tenant's oldest pending property changes of deals mirrored here
+ * (up to JOB_EVENTS_MAX events in all) and records them in one batch: a burst of stage changes
+ * costs a few statements per hundred events, not a job and a dozen statements per event.
  */
 type Kind = 'created' | 'property' | 'deleted' | 'restored' | 'merged' | 'other';
 
@@ -53,9 +61,27 @@ interface Scope {
   ctx: InboxProcessorContext;
   connector: () => CrmConnector;
   currency: () => Promise<string>;
+  /** Stages already classified in this job, by pipeline and stage id. */
+  stages: Map<string, Promise<NormalizedStage>>;
 }
 
-async function stageOf(scope: Scope, stageId: string, pipelineId: string | null) {
+type NormalizedStage = { id: string; category: StageCategory; label?: string };
+
+function stageOf(scope: Scope, stageId: string, pipelineId: string | null): Promise<NormalizedStage> {
+  const key = `${pipelineId ?? ''}/${stageId}`;
+  let stage = scope.stages.get(key);
+  if (!stage) {
+    stage = classifyStage(scope, stageId, pipelineId);
+    scope.stages.set(key, stage);
+  }
+  return stage;
+}
+
+async function classifyStage(
+  scope: Scope,
+  stageId: string,
+  pipelineId: string | null,
+): Promise<NormalizedStage> {
   let mapping = await findStageMapping(scope.tx, scope.tenantId, stageId, pipelineId);
   if (!mapping) {
     // A stage added in HubSpot after the install: read the pipelines again.
@@ -162,26 +188,36 @@ async function propertyChange(
   }
 }
 
-/** Applies one HubSpot event; returns its outcome for the inbox record. */
-async function applyEvent(scope: Scope, event: HubspotWebhookEvent): Promise<string> {
-  if (!isDeal(event)) return 'ignored: not a deal';
-  const dealId = String(event.objectId);
-  const occurredAt = new Date(event.occurredAt);
-  const base = {
+function baseOf(scope: Scope, event: HubspotWebhookEvent) {
+  return {
     tenantId: scope.tenantId,
     source: 'hubspot' as const,
     sourceEventId: String(event.eventId),
-    crmDealId: dealId,
-    occurredAt,
+    crmDealId: String(event.objectId),
+    occurredAt: new Date(event.occurredAt),
   };
+}
+
+/** Why a property change changes nothing here, if it does not. */
+async function skippedChange(scope: Scope, event: HubspotWebhookEvent): Promise<string | null> {
+  const name = event.propertyName ?? '';
+  // Our own properties are ours to write; their changes (our writes coming back) change nothing here.
+  if (name.startsWith('partnerloop_')) return 'skipped: own property';
+  if (await isOwnWrite(scope.tx, scope.tenantId, String(event.objectId), name, event.propertyValue ?? null))
+    return 'skipped: own write';
+  return null;
+}
+
+/** Applies one HubSpot event; returns its outcome for the inbox record. */
+async function applyEvent(scope: Scope, event: HubspotWebhookEvent): Promise<string> {
+  if (!isDeal(event)) return 'ignored: not a deal';
+  const base = baseOf(scope, event);
+  const { crmDealId: dealId, occurredAt } = base;
   const kind = kindOf(event);
 
   if (kind === 'property') {
-    const name = event.propertyName ?? '';
-    // Our own properties are ours to write; their changes (our writes coming back) change nothing here.
-    if (name.startsWith('partnerloop_')) return 'skipped: own property';
-    if (await isOwnWrite(scope.tx, scope.tenantId, dealId, name, event.propertyValue ?? null))
-      return 'skipped: own write';
+    const skipped = await skippedChange(scope, event);
+    if (skipped) return skipped;
     if (!(await findDealByCrmId(scope.tx, scope.tenantId, 'hubspot', dealId))) {
       // First news of this deal is a change: take the whole deal from HubSpot, then the change.
       const missing = await recordSnapshot(scope, dealId, `${event.eventId}:snapshot`, occurredAt);
@@ -231,6 +267,12 @@ async function applyEvent(scope: Scope, event: HubspotWebhookEvent): Promise<str
   return `ignored: ${event.subscriptionType}`;
 }
 
+/**
+ * Events one job records at most: its own, its object's others, and the tenant's oldest pending
+ * property changes of mirrored deals (HubSpot sends up to 100 events a request).
+ */
+const JOB_EVENTS_MAX = 100;
+
 export const hubspotInboxProcessor: InboxProcessor = async (tx, row, ctx) => {
   const event = row.payload as HubspotWebhookEvent;
   const tenantId =
@@ -255,28 +297,87 @@ export const hubspotInboxProcessor: InboxProcessor = async (tx, row, ctx) => {
       return connector;
     },
     currency: async () => tenant.currency,
+    stages: new Map(),
   };
 
   const siblings: InboxRow[] = row.tenant_id
     ? await lockPendingObjectEvents(tx, tenantId, String(event.objectId))
     : [];
-  const items = orderEvents(
-    [row, ...siblings.filter((s) => s.id !== row.id)].map((r) => ({
-      row: r,
-      event: r.payload as HubspotWebhookEvent,
-    })),
-  );
-  let outcome = 'processed';
-  for (const item of items) {
-    const result = await applyEvent(scope, item.event);
-    if (item.row.id === row.id) outcome = result;
-    else {
-      await tx
-        .updateTable('inbox')
-        .set({ processed_at: sql<Date>`now()`, outcome: `${result} (with ${row.id})` })
-        .where('id', '=', item.row.id)
-        .execute();
+  const own = [row, ...siblings.filter((s) => s.id !== row.id)];
+  const others = row.tenant_id
+    ? await lockPendingDealChanges(
+        tx,
+        tenantId,
+        own.map((r) => r.id),
+        JOB_EVENTS_MAX - own.length,
+      )
+    : [];
+  const outcomes = await applyEvents(scope, [...own, ...others]);
+  const rest = [...own, ...others].filter((r) => r.id !== row.id);
+  if (rest.length > 0) {
+    // The job's own row is marked by the job; the others here, each with its outcome.
+    await sql`
+      update inbox as i set processed_at = now(), outcome = v.outcome
+      from unnest(
+        ${rest.map((r) => r.id.toString())}::bigint[],
+        ${rest.map((r) => `${outcomes.get(r.id)} (with ${row.id})`)}::text[]
+      ) as v(id, outcome)
+      where i.id = v.id`.execute(tx);
+  }
+  return outcomes.get(row.id);
+};
+
+/**
+ * Applies the events, each object's in order (orderEvents); their outcomes by inbox id. Objects
+ * whose events are all property changes of a deal mirrored here are recorded in one batch
+ * (recordDealEvents: the same outcomes as one by one, in a fixed number of statements); the
+ * others (creations, deletions, merges, a deal first heard of) event by event, after them.
+ */
+async function applyEvents(scope: Scope, rows: InboxRow[]): Promise<Map<bigint, string>> {
+  const byObject = new Map<string, { row: InboxRow; event: HubspotWebhookEvent }[]>();
+  for (const row of rows) {
+    const event = row.payload as HubspotWebhookEvent;
+    const items = byObject.get(String(event.objectId)) ?? [];
+    items.push({ row, event });
+    byObject.set(String(event.objectId), items);
+  }
+  const mirrored = await mirroredDeals(scope, [...byObject.keys()]);
+  const outcomes = new Map<bigint, string>();
+  const batch: { row: InboxRow; event: NormalizedDealEvent }[] = [];
+  const oneByOne: { row: InboxRow; event: HubspotWebhookEvent }[] = [];
+  for (const [objectId, items] of byObject) {
+    const ordered = orderEvents(items);
+    if (!mirrored.has(objectId) || !ordered.every((i) => isDeal(i.event) && kindOf(i.event) === 'property')) {
+      oneByOne.push(...ordered);
+      continue;
+    }
+    for (const item of ordered) {
+      const skipped = await skippedChange(scope, item.event);
+      const normalized = skipped ? null : await propertyChange(scope, item.event, baseOf(scope, item.event));
+      if (normalized) batch.push({ row: item.row, event: normalized });
+      else outcomes.set(item.row.id, skipped ?? 'ignored: unreadable value');
     }
   }
-  return outcome;
-};
+  const results = await recordDealEvents(
+    scope.tx,
+    scope.ctx.services,
+    batch.map((b) => b.event),
+  );
+  batch.forEach((b, i) => {
+    outcomes.set(b.row.id, results[i]!.outcome);
+  });
+  for (const item of oneByOne) outcomes.set(item.row.id, await applyEvent(scope, item.event));
+  return outcomes;
+}
+
+/** Which of these HubSpot object ids are deals mirrored here. */
+async function mirroredDeals(scope: Scope, crmDealIds: string[]): Promise<Set<string>> {
+  const rows = await scope.tx
+    .selectFrom('deals')
+    .select('crm_deal_id')
+    .where('tenant_id', '=', scope.tenantId)
+    .where('source', '=', 'hubspot')
+    .where('crm_deal_id', 'in', crmDealIds)
+    .execute();
+  return new Set(rows.map((r) => r.crm_deal_id));
+}
