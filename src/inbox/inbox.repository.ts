@@ -1,4 +1,5 @@
-import type { Tx } from '../db/database.ts';
+import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
+import type { Database, Tx } from '../db/database.ts';
 import { enqueueJob } from '../jobs/enqueue.ts';
 import { processInboxEventJob } from './process-inbox-event.job.ts';
 
@@ -42,4 +43,54 @@ export async function acceptIntoInbox(tx: Tx, events: InboundEvent[]): Promise<A
     results.push({ id: inserted.id, duplicate: false });
   }
   return results;
+}
+
+/**
+ * Up to `limit` of a tenant's other pending events of one source, locked, oldest first, skipping
+ * those another job holds (that job processes them): what a CRM inbox job takes into its batch
+ * besides its own event. `narrow` keeps only the events the job can batch.
+ */
+export async function lockPendingEvents(
+  tx: Tx,
+  source: string,
+  tenantId: string,
+  options: {
+    exclude: readonly bigint[];
+    limit: number;
+    narrow?: (eb: ExpressionBuilder<Database, 'inbox'>) => Expression<SqlBool>;
+  },
+) {
+  if (options.limit <= 0) return [];
+  return tx
+    .selectFrom('inbox')
+    .selectAll()
+    .where('source', '=', source)
+    .where('tenant_id', '=', tenantId)
+    .where('processed_at', 'is', null)
+    .$if(options.exclude.length > 0, (qb) => qb.where('id', 'not in', [...options.exclude]))
+    .$if(options.narrow !== undefined, (qb) => qb.where(options.narrow!))
+    .orderBy('id')
+    .limit(options.limit)
+    .forUpdate()
+    .skipLocked()
+    .execute();
+}
+
+/**
+ * Marks the events a job processed with its own event (`leadId`, which the job marks itself), in one
+ * statement: each with its outcome and "(with <lead id>)".
+ */
+export async function markProcessedWith(
+  tx: Tx,
+  leadId: bigint,
+  outcomes: { id: bigint; outcome: string }[],
+): Promise<void> {
+  if (outcomes.length === 0) return;
+  await sql`
+    update inbox as i set processed_at = now(), outcome = v.outcome
+    from unnest(
+      ${outcomes.map((o) => o.id.toString())}::bigint[],
+      ${outcomes.map((o) => `${o.outcome} (with ${leadId})`)}::text[]
+    ) as v(id, outcome)
+    where i.id = v.id`.execute(tx);
 }

@@ -1,9 +1,9 @@
-import { sql } from 'kysely';
 import type { Tx } from '../../db/database.ts';
 import { findDealByCrmId } from '../../deals/deal.repository.ts';
 import type { NormalizedDealEvent } from '../../deals/deal-event.ts';
 import { recordDealEvent } from '../../deals/deal-events.ts';
 import { recordDealEvents } from '../../deals/record-deal-events.ts';
+import { markProcessedWith } from '../../inbox/inbox.repository.ts';
 import type { InboxRow } from '../../inbox/inbox.table.ts';
 import type { InboxProcessor, InboxProcessorContext } from '../../inbox/inbox-processors.ts';
 import { decimalToMinor, toDay } from '../crm-amount.ts';
@@ -312,18 +312,14 @@ export const hubspotInboxProcessor: InboxProcessor = async (tx, row, ctx) => {
         JOB_EVENTS_MAX - own.length,
       )
     : [];
-  const outcomes = await applyEvents(scope, [...own, ...others]);
-  const rest = [...own, ...others].filter((r) => r.id !== row.id);
-  if (rest.length > 0) {
-    // The job's own row is marked by the job; the others here, each with its outcome.
-    await sql`
-      update inbox as i set processed_at = now(), outcome = v.outcome
-      from unnest(
-        ${rest.map((r) => r.id.toString())}::bigint[],
-        ${rest.map((r) => `${outcomes.get(r.id)} (with ${row.id})`)}::text[]
-      ) as v(id, outcome)
-      where i.id = v.id`.execute(tx);
-  }
+  const taken = [...own, ...others];
+  const outcomes = await applyEvents(scope, taken);
+  // The job's own row is marked by the job; the others here, each with its outcome.
+  await markProcessedWith(
+    tx,
+    row.id,
+    taken.filter((r) => r.id !== row.id).map((r) => ({ id: r.id, outcome: outcomes.get(r.id)! })),
+  );
   return outcomes.get(row.id);
 };
 

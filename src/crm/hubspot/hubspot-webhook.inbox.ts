@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { DbOrTx, Tx } from '../../db/database.ts';
+import { lockPendingEvents } from '../../inbox/inbox.repository.ts';
 import { processInboxEventJob } from '../../inbox/process-inbox-event.job.ts';
 import { assertPayload } from '../../jobs/job.ts';
 
@@ -97,45 +98,30 @@ export async function lockPendingObjectEvents(tx: Tx, tenantId: string, objectId
 
 /**
  * Locks and returns up to `limit` of the tenant's other pending events that can be recorded in one
- * batch: property changes of deals already mirrored here, oldest first, skipping those another job
- * holds (that job records them). Events of other kinds keep their own jobs.
+ * batch (lockPendingEvents): property changes of deals already mirrored here. Events of other kinds
+ * keep their own jobs.
  */
-export async function lockPendingDealChanges(
-  tx: Tx,
-  tenantId: string,
-  excludeIds: readonly bigint[],
-  limit: number,
-) {
-  if (limit <= 0) return [];
-  return tx
-    .selectFrom('inbox')
-    .selectAll()
-    .where('source', '=', 'hubspot')
-    .where('tenant_id', '=', tenantId)
-    .where('processed_at', 'is', null)
-    .where((eb) =>
-      eb.or([
-        eb(sql<string>`payload->>'subscriptionType'`, '=', 'deal.propertyChange'),
-        eb.and([
-          eb(sql<string>`payload->>'subscriptionType'`, '=', 'object.propertyChange'),
-          eb(sql<string>`payload->>'objectTypeId'`, '=', '0-3'),
+export function lockPendingDealChanges(tx: Tx, tenantId: string, exclude: readonly bigint[], limit: number) {
+  return lockPendingEvents(tx, 'hubspot', tenantId, {
+    exclude,
+    limit,
+    narrow: (eb) =>
+      eb.and([
+        eb.or([
+          eb(sql<string>`payload->>'subscriptionType'`, '=', 'deal.propertyChange'),
+          eb.and([
+            eb(sql<string>`payload->>'subscriptionType'`, '=', 'object.propertyChange'),
+            eb(sql<string>`payload->>'objectTypeId'`, '=', '0-3'),
+          ]),
         ]),
+        eb.exists(
+          eb
+            .selectFrom('deals')
+            .select(sql.lit(1).as('one'))
+            .where('deals.tenant_id', '=', tenantId)
+            .where('deals.source', '=', 'hubspot')
+            .where('deals.crm_deal_id', '=', sql<string>`inbox.payload->>'objectId'`),
+        ),
       ]),
-    )
-    .where((eb) =>
-      eb.exists(
-        eb
-          .selectFrom('deals')
-          .select(sql.lit(1).as('one'))
-          .where('deals.tenant_id', '=', tenantId)
-          .where('deals.source', '=', 'hubspot')
-          .where('deals.crm_deal_id', '=', sql<string>`inbox.payload->>'objectId'`),
-      ),
-    )
-    .$if(excludeIds.length > 0, (qb) => qb.where('id', 'not in', [...excludeIds]))
-    .orderBy('id')
-    .limit(limit)
-    .forUpdate()
-    .skipLocked()
-    .execute();
+  });
 }

@@ -1,9 +1,9 @@
-import { sql } from 'kysely';
 import type { Tx } from '../../db/database.ts';
 import { findDealByCrmId } from '../../deals/deal.repository.ts';
 import type { DealChanges, NormalizedDealEvent } from '../../deals/deal-event.ts';
 import { recordDealEvent } from '../../deals/deal-events.ts';
 import { recordDealEvents } from '../../deals/record-deal-events.ts';
+import { lockPendingEvents, markProcessedWith } from '../../inbox/inbox.repository.ts';
 import type { InboxRow } from '../../inbox/inbox.table.ts';
 import type { InboxProcessor, InboxProcessorContext } from '../../inbox/inbox-processors.ts';
 import { enqueueJob } from '../../jobs/enqueue.ts';
@@ -164,18 +164,10 @@ export const salesforceInboxProcessor: InboxProcessor = async (tx, row, ctx) => 
     .executeTakeFirst();
   // Kept in the inbox as received: after a reinstall, reconciliation brings the deals up to date.
   if (tenant?.status !== 'active') return 'skipped: tenant not connected';
-  const others = await tx
-    .selectFrom('inbox')
-    .selectAll()
-    .where('source', '=', 'salesforce')
-    .where('tenant_id', '=', tenantId)
-    .where('processed_at', 'is', null)
-    .where('id', '<>', row.id)
-    .orderBy('id')
-    .limit(JOB_EVENTS_MAX - 1)
-    .forUpdate()
-    .skipLocked()
-    .execute();
+  const others = await lockPendingEvents(tx, 'salesforce', tenantId, {
+    exclude: [row.id],
+    limit: JOB_EVENTS_MAX - 1,
+  });
   const stages: Scope['stages'] = new Map();
   const scopeOf = (): Scope => ({ tx, tenantId, ctx, currency: tenant.currency, reread: new Set(), stages });
   // In arrival order: a deal's changes are applied in the order Salesforce made them.
@@ -183,16 +175,12 @@ export const salesforceInboxProcessor: InboxProcessor = async (tx, row, ctx) => 
     scopeOf,
     [row, ...others].sort((a, b) => (a.id < b.id ? -1 : 1)),
   );
-  if (others.length > 0) {
-    // The job's own row is marked by the job; the others here, each with its outcome.
-    await sql`
-      update inbox as i set processed_at = now(), outcome = v.outcome
-      from unnest(
-        ${others.map((r) => r.id.toString())}::bigint[],
-        ${others.map((r) => `${outcomes.get(r.id)} (with ${row.id})`)}::text[]
-      ) as v(id, outcome)
-      where i.id = v.id`.execute(tx);
-  }
+  // The job's own row is marked by the job; the others here, each with its outcome.
+  await markProcessedWith(
+    tx,
+    row.id,
+    others.map((r) => ({ id: r.id, outcome: outcomes.get(r.id)! })),
+  );
   return outcomes.get(row.id);
 };
 
