@@ -144,35 +144,22 @@ export function rememberAccounts(tenantId: string, keys: Iterable<string>): void
 }
 
 /**
- * Locks the accounts (named by key or by id) FOR UPDATE in id order, the one order every posting
- * uses, so concurrent postings over overlapping accounts queue instead of deadlocking.
+ * The accounts named by key or by id. With `lock`, locked FOR UPDATE in id order, the one order
+ * every posting uses, so concurrent postings over overlapping accounts queue instead of deadlocking;
+ * without, as they are (for a statement that locks them as it writes to them).
  */
-export async function lockAccounts(
+export async function findAccounts(
   tx: Tx,
   tenantId: string,
   keys: string[],
   ids: string[],
+  options: { lock: boolean },
 ): Promise<LedgerAccountRow[]> {
   const { rows } = await sql<LedgerAccountRow>`
     select * from ledger_accounts
     where tenant_id = ${tenantId}
       and (account_key = any(${keys}::text[]) or id = any(${ids}::uuid[]))
-    order by id
-    for update`.execute(tx);
-  return rows;
-}
-
-/** The accounts (named by key or by id) as they are, without a lock: for a caller that locks later. */
-export async function readAccounts(
-  tx: Tx,
-  tenantId: string,
-  keys: string[],
-  ids: string[],
-): Promise<LedgerAccountRow[]> {
-  const { rows } = await sql<LedgerAccountRow>`
-    select * from ledger_accounts
-    where tenant_id = ${tenantId}
-      and (account_key = any(${keys}::text[]) or id = any(${ids}::uuid[]))`.execute(tx);
+    ${options.lock ? sql`order by id for update` : sql``}`.execute(tx);
   return rows;
 }
 

@@ -7,9 +7,8 @@ import {
   type AccountSpec,
   accountKey,
   ensureAccounts,
+  findAccounts,
   isKnownAccount,
-  lockAccounts,
-  readAccounts,
   rememberAccounts,
   shardFor,
   specOf,
@@ -302,7 +301,7 @@ export function lockLineAccounts(
   lines: ResolvedLine[],
   label: (i: number) => string = (i) => `lines[${i}]`,
 ): Promise<LedgerAccountRow[]> {
-  return lineAccounts(tx, tenantId, lines, label, lockAccounts);
+  return lineAccounts(tx, tenantId, lines, label, { lock: true });
 }
 
 /**
@@ -316,7 +315,7 @@ export function findLineAccounts(
   lines: ResolvedLine[],
   label: (i: number) => string = (i) => `lines[${i}]`,
 ): Promise<LedgerAccountRow[]> {
-  return lineAccounts(tx, tenantId, lines, label, readAccounts);
+  return lineAccounts(tx, tenantId, lines, label, { lock: false });
 }
 
 async function lineAccounts(
@@ -324,7 +323,7 @@ async function lineAccounts(
   tenantId: string,
   lines: ResolvedLine[],
   label: (i: number) => string,
-  read: typeof lockAccounts,
+  options: { lock: boolean },
 ): Promise<LedgerAccountRow[]> {
   const specs = new Map(lines.flatMap((l) => (l.spec ? [[accountKey(l.spec), l.spec] as const] : [])));
   const ids = [...new Set(lines.flatMap((l) => (l.accountId ? [l.accountId] : [])))];
@@ -335,7 +334,7 @@ async function lineAccounts(
     tenantId,
     unknown.map(([, spec]) => spec),
   );
-  const rows = await read(tx, tenantId, [...specs.keys()], ids);
+  const rows = await findAccounts(tx, tenantId, [...specs.keys()], ids, options);
   const found = new Set(rows.map((a) => a.account_key));
   const missing = [...specs].filter(([key]) => !found.has(key));
   if (missing.length > 0) {
@@ -348,11 +347,12 @@ async function lineAccounts(
       missing.map(([, spec]) => spec),
     );
     rows.push(
-      ...(await read(
+      ...(await findAccounts(
         tx,
         tenantId,
         missing.map(([key]) => key),
         [],
+        options,
       )),
     );
   }
