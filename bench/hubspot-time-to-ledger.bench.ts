@@ -44,13 +44,7 @@ export async function hubspotTimeToLedger(ctx: BenchContext): Promise<void> {
     const worker = async () => {
       while (next < dealIds.length) {
         const { dealId, crmDealId } = dealIds[next++]!;
-        const event = world.webhooks.event({
-          portalId,
-          objectId: Number(crmDealId),
-          subscriptionType: 'object.propertyChange',
-          propertyName: 'dealstage',
-          propertyValue: 'closedwon',
-        });
+        const event = world.webhooks.propertyChange(portalId, crmDealId, 'dealstage', 'closedwon');
         const started = performance.now();
         const ledgered = watch.expect(dealId, `deal ${crmDealId}`);
         const delivery = await world.webhooks.post([event]);
@@ -105,13 +99,7 @@ async function runBurst(
   burst: { programId: string; deals: { crmDealId: string }[] },
 ): Promise<number> {
   const events = burst.deals.map(({ crmDealId }) =>
-    world.webhooks.event({
-      portalId,
-      objectId: Number(crmDealId),
-      subscriptionType: 'object.propertyChange',
-      propertyName: 'dealstage',
-      propertyValue: 'closedwon',
-    }),
+    world.webhooks.propertyChange(portalId, crmDealId, 'dealstage', 'closedwon'),
   );
   const started = performance.now();
   let next = 0;

@@ -114,6 +114,24 @@ export class LocalWebhookSender {
     };
   }
 
+  /** A deal's property change (`object.propertyChange` of type 0-3), as a sales rep's edit sends it. */
+  propertyChange(
+    portalId: number,
+    dealId: string | number,
+    propertyName: string,
+    propertyValue: string,
+    occurredAt: number = Date.now(),
+  ): WebhookEvent {
+    return this.event({
+      portalId,
+      objectId: Number(dealId),
+      subscriptionType: 'object.propertyChange',
+      propertyName,
+      propertyValue,
+      occurredAt,
+    });
+  }
+
   /** Sends one batch, signed; `timestamp` and `secret` overrides make bad requests on purpose. */
   async post(
     events: unknown[] | string,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addRuleVersion, createPlan } from '../../../src/commissions/commission-plan.repository.ts';
 import { lockOrCreateDeal, setAttributions } from '../../../src/deals/deal.repository.ts';
 import { verifyLedger } from '../../../src/ledger/ledger-verify.ts';
+import { makeRevenueShareProgram } from '../../factories/program.factory.ts';
 import { waitFor } from '../../helpers/wait-for.ts';
 import type { WebhookEvent } from '../../hubspot/local-hubspot-webhooks.ts';
 import { type HubspotWorld, openHubspotWorld } from './hubspot-world.ts';
@@ -23,26 +23,8 @@ describe('HubSpot webhook bursts are recorded in batches', () => {
     world = await openHubspotWorld();
     tenantId = (await world.install(PORTAL)).tenantId;
     const db = world.runtime.db;
-    const program = await db
-      .insertInto('programs')
-      .values({ tenant_id: tenantId, name: 'Burst', currency: 'USD' })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    const partner = await db
-      .insertInto('partners')
-      .values({ tenant_id: tenantId, name: 'Burst Partner', kind: 'referral', status: 'active' })
-      .returning('id')
-      .executeTakeFirstOrThrow();
+    const { program, partner } = await makeRevenueShareProgram(db, tenantId);
     await db.transaction().execute(async (tx) => {
-      const plan = await createPlan(tx, { tenantId, programId: program.id, name: 'Share' });
-      await addRuleVersion(tx, {
-        tenantId,
-        planId: plan.id,
-        ruleKey: 'share',
-        type: 'revenue_share',
-        config: { rate: '0.1' },
-        effectiveFrom: new Date('2020-01-01T00:00:00Z'),
-      });
       for (let i = 0; i < DEALS; i++) {
         const amount = `${1000 + i}`;
         const crm = world.hubspot.state.seed(PORTAL, 'deals', {
@@ -75,14 +57,7 @@ describe('HubSpot webhook bursts are recorded in batches', () => {
   });
 
   const change = (objectId: string, propertyName: string, propertyValue: string, occurredAt: number) =>
-    world.webhooks.event({
-      portalId: PORTAL,
-      objectId: Number(objectId),
-      subscriptionType: 'object.propertyChange',
-      propertyName,
-      propertyValue,
-      occurredAt,
-    });
+    world.webhooks.propertyChange(PORTAL, objectId, propertyName, propertyValue, occurredAt);
 
   it('records every change with its outcome and commissions, several deals to a job', async () => {
     const t0 = Date.now() - 60_000;

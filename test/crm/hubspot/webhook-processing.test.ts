@@ -59,14 +59,7 @@ describe('HubSpot webhook events become deal events', () => {
     deal.updatedAt = new Date(at).toISOString();
   };
   const change = (objectId: string, propertyName: string, propertyValue: string, occurredAt: number) =>
-    world.webhooks.event({
-      portalId: PORTAL,
-      objectId: Number(objectId),
-      subscriptionType: 'object.propertyChange',
-      propertyName,
-      propertyValue,
-      occurredAt,
-    });
+    world.webhooks.propertyChange(PORTAL, objectId, propertyName, propertyValue, occurredAt);
 
   it('fetches a new deal from HubSpot on its creation event and mirrors it', async () => {
     const t0 = Date.now() - 60_000;

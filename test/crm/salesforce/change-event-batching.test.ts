@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addRuleVersion, createPlan } from '../../../src/commissions/commission-plan.repository.ts';
 import {
   type SalesforceInboxPayload,
   salesforceSourceId,
@@ -7,6 +6,7 @@ import {
 import { setAttributions } from '../../../src/deals/deal.repository.ts';
 import { acceptIntoInbox } from '../../../src/inbox/inbox.repository.ts';
 import { verifyLedger } from '../../../src/ledger/ledger-verify.ts';
+import { makeRevenueShareProgram } from '../../factories/program.factory.ts';
 import { usingPostgres } from '../../helpers/test-database.ts';
 import type { ChangeEvent } from '../../salesforce/local-salesforce-events.ts';
 import { type ChangeStreamWorld, openChangeStreamWorld, userOpportunity } from './change-stream-world.ts';
@@ -53,26 +53,8 @@ describe(`Salesforce change event bursts are recorded in batches (${mode})`, () 
     await world.drained();
     // The mirrored deals join a program with a 10% revenue share, credited to one partner.
     const db = world.runtime.db;
-    const program = await db
-      .insertInto('programs')
-      .values({ tenant_id: t.tenant.id, name: 'Burst', currency: 'USD' })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    const partner = await db
-      .insertInto('partners')
-      .values({ tenant_id: t.tenant.id, name: 'Burst Partner', kind: 'referral', status: 'active' })
-      .returning('id')
-      .executeTakeFirstOrThrow();
+    const { program, partner } = await makeRevenueShareProgram(db, t.tenant.id);
     await db.transaction().execute(async (tx) => {
-      const plan = await createPlan(tx, { tenantId: t.tenant.id, programId: program.id, name: 'Share' });
-      await addRuleVersion(tx, {
-        tenantId: t.tenant.id,
-        planId: plan.id,
-        ruleKey: 'share',
-        type: 'revenue_share',
-        config: { rate: '0.1' },
-        effectiveFrom: new Date('2020-01-01T00:00:00Z'),
-      });
       const deals = await tx
         .updateTable('deals')
         .set({ program_id: program.id })

@@ -1,11 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addRuleVersion, createPlan } from '../../../src/commissions/commission-plan.repository.ts';
 import { pollTenantChangesJob } from '../../../src/crm/salesforce/poll-tenant-changes.job.ts';
 import type { SalesforceStreamManager } from '../../../src/crm/salesforce/salesforce-stream-manager.ts';
 import { lockOrCreateDeal, setAttributions } from '../../../src/deals/deal.repository.ts';
 import { accountBalance } from '../../../src/ledger/account.repository.ts';
-import { makePartner } from '../../factories/partner.factory.ts';
-import { makeEnrolment, makeProgram } from '../../factories/program.factory.ts';
+import { makeEnrolment, makeRevenueShareProgram } from '../../factories/program.factory.ts';
 import { usingPostgres } from '../../helpers/test-database.ts';
 import { sleep, waitFor } from '../../helpers/wait-for.ts';
 import type { LocalSalesforce } from '../../salesforce/local-salesforce.ts';
@@ -35,21 +33,10 @@ describe(`Salesforce polling fallback (${mode})`, () => {
   async function side(org: LocalSalesforce): Promise<Side> {
     const t = await world.streamingTenant(org);
     const db = world.runtime.db;
-    const program = await makeProgram(db, t.tenant.id, { currency: 'USD', holdDays: 30 });
-    const partner = await makePartner(db, t.tenant.id, { name: 'Acme Referrals' });
-    await makeEnrolment(db, t.tenant.id, program.id, partner.id);
-    await db.transaction().execute(async (tx) => {
-      const plan = await createPlan(tx, { tenantId: t.tenant.id, programId: program.id, name: 'Share' });
-      await addRuleVersion(tx, {
-        tenantId: t.tenant.id,
-        planId: plan.id,
-        ruleKey: 'share',
-        type: 'revenue_share',
-        config: { rate: '0.1' },
-        conditions: {},
-        effectiveFrom: new Date('2020-01-01Z'),
-      });
+    const { program, partner } = await makeRevenueShareProgram(db, t.tenant.id, {
+      partnerName: 'Acme Referrals',
     });
+    await makeEnrolment(db, t.tenant.id, program.id, partner.id);
     return { t, programId: program.id, partnerId: partner.id, opportunities: [] };
   }
 
