@@ -13,7 +13,7 @@ import { createLedgerBenchDatabase, type LedgerBenchDatabase, postgresUrl } from
 import { type BenchContext, median, round, settleAfterBulkLoad } from './lib.ts';
 
 const RUNS = 3;
-const WORKERS = 8;
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 8);
 const POSTINGS_PER_RUN = 4_000;
 /** 1,002 partners in 334 chains lead → agency → seller; deals are credited to sellers. */
 const PARTNERS = 1_002;
