@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Db } from '../../src/db/database.ts';
+import type { Db, Tx } from '../../src/db/database.ts';
 import { verifyLedger } from '../../src/ledger/ledger-verify.ts';
 import { makeEngineWorld } from '../commissions/engine-fixture.ts';
 import { createTestDatabase, type TestDatabase, usingPostgres } from '../helpers/test-database.ts';
@@ -9,12 +9,13 @@ import { createTestDatabase, type TestDatabase, usingPostgres } from '../helpers
 const mode = usingPostgres ? 'PostgreSQL' : 'PGlite';
 
 /**
- * The ledger's references (an entry's transaction and account, a commission line's transaction)
- * are checked once per statement by triggers instead of foreign keys (migration
- * 2026-12-07T0080): a row naming what does not exist in its tenant fails its whole statement with
- * 23503, and the parents those checks rely on cannot be deleted or re-keyed.
+ * The references of the rows a posting writes in bulk (an entry's transaction and account, a
+ * commission line's transaction, program, partner and deal, a deal event's deal) are checked once
+ * per statement by triggers instead of foreign keys (migration 2026-12-07T0080): a row naming what
+ * does not exist in its tenant fails its whole statement with 23503, the references cannot change,
+ * and the parents the checks rely on cannot be deleted, truncated or re-keyed.
  */
-describe(`ledger reference checks (${mode})`, () => {
+describe(`statement reference checks (${mode})`, () => {
   let database: TestDatabase;
   let db: Db;
   let tenantId: string;
@@ -82,7 +83,7 @@ describe(`ledger reference checks (${mode})`, () => {
     );
     expect(error).toMatchObject({ code: '23503' });
     expect(String(error.message)).toMatch(
-      /ledger entry names transaction .* which does not exist in its tenant/,
+      /ledger_entries: a new row names transaction .* which does not exist in its tenant/,
     );
     expect(await counts()).toEqual(before);
   });
@@ -92,7 +93,7 @@ describe(`ledger reference checks (${mode})`, () => {
     const expense = await expenseOf(tenantId);
     const missing = await insertPair(tenantId, transactionId, expense, randomUUID()).catch((e) => e);
     expect(missing).toMatchObject({ code: '23503' });
-    expect(String(missing.message)).toMatch(/ledger entry names account /);
+    expect(String(missing.message)).toMatch(/ledger_entries: a new row names account /);
     // The other tenant's expense account, named from this tenant's transaction.
     const foreignAccount = await insertPair(
       tenantId,
@@ -105,77 +106,148 @@ describe(`ledger reference checks (${mode})`, () => {
     const other = await expenseOf(otherTenantId);
     const foreignTransaction = await insertPair(otherTenantId, transactionId, other, other).catch((e) => e);
     expect(foreignTransaction).toMatchObject({ code: '23503' });
-    expect(String(foreignTransaction.message)).toMatch(/ledger entry names transaction /);
+    expect(String(foreignTransaction.message)).toMatch(/ledger_entries: a new row names transaction /);
     expect(await counts()).toEqual(before);
     expect((await verifyLedger(db)).ok).toBe(true);
   });
 
-  it('refuses a commission line naming a ledger transaction that does not exist in its tenant', async () => {
+  /** A copy of the posted line with other references, in a statement of its own. */
+  const copyLine = (
+    refs: { transaction?: string; program?: string; partner?: string; deal?: string },
+    executor: Db | Tx = db,
+  ) =>
+    sql`
+    insert into commission_lines (tenant_id, program_id, partner_id, deal_id, kind, cause_key, amount, currency,
+      ledger_transaction_id, status, accrued_at, hold_until)
+    select tenant_id, coalesce(${refs.program ?? null}::uuid, program_id), coalesce(${refs.partner ?? null}::uuid, partner_id),
+      coalesce(${refs.deal ?? null}::uuid, deal_id), kind, cause_key || ':copy', amount, currency,
+      coalesce(${refs.transaction ?? null}::uuid, ledger_transaction_id), status, accrued_at, hold_until
+    from commission_lines where id = ${lineId}`.execute(executor);
+  const otherTenantRow = async (table: 'ledger_transactions' | 'programs' | 'partners' | 'deals') =>
+    (await db.selectFrom(table).select('id').where('tenant_id', '=', otherTenantId).executeTakeFirstOrThrow())
+      .id;
+
+  it('refuses a commission line naming a ledger transaction, program, partner or deal missing from its tenant', async () => {
     const before = await counts();
-    const copy = (transaction: string) =>
-      sql`
-      insert into commission_lines (tenant_id, program_id, partner_id, deal_id, kind, cause_key, amount, currency,
-        ledger_transaction_id, status, accrued_at, hold_until)
-      select tenant_id, program_id, partner_id, deal_id, kind, cause_key || ':copy', amount, currency,
-        ${transaction}::uuid, status, accrued_at, hold_until
-      from commission_lines where id = ${lineId}`.execute(db);
-    const missing = await copy(randomUUID()).catch((e) => e);
-    expect(missing).toMatchObject({ code: '23503' });
-    expect(String(missing.message)).toMatch(/commission line names ledger transaction .* does not exist/);
-    const otherTransaction = (
-      await db
-        .selectFrom('ledger_transactions')
-        .select('id')
-        .where('tenant_id', '=', otherTenantId)
-        .executeTakeFirstOrThrow()
-    ).id;
-    await expect(copy(otherTransaction)).rejects.toMatchObject({ code: '23503' });
+    const refs = [
+      ['ledger transaction', 'transaction', 'ledger_transactions'],
+      ['program', 'program', 'programs'],
+      ['partner', 'partner', 'partners'],
+      ['deal', 'deal', 'deals'],
+    ] as const;
+    for (const [what, ref, table] of refs) {
+      const missing = await copyLine({ [ref]: randomUUID() }).catch((e) => e);
+      expect(missing).toMatchObject({ code: '23503' });
+      expect(String(missing.message)).toMatch(
+        new RegExp(
+          `commission_lines: a new row names ${what} [0-9a-f-]{36}, which does not exist in its tenant`,
+        ),
+      );
+      await expect(copyLine({ [ref]: await otherTenantRow(table) })).rejects.toMatchObject({ code: '23503' });
+    }
     expect(await counts()).toEqual(before);
+    // The copy with the same references is accepted: the check is not refusing everything.
+    await db.transaction().execute(async (tx) => {
+      await sql`savepoint copy`.execute(tx);
+      await copyLine({}, tx);
+      await sql`rollback to savepoint copy`.execute(tx);
+    });
   });
 
-  it("refuses to change a line's ledger transaction, and still lets its status change", async () => {
-    const otherOfTenant = await db
-      .selectFrom('ledger_transactions')
-      .select('id')
-      .where('tenant_id', '=', tenantId)
-      .where('id', '<>', transactionId)
-      .executeTakeFirst();
-    const target = otherOfTenant?.id ?? randomUUID();
-    await expect(
-      db
-        .updateTable('commission_lines')
-        .set({ ledger_transaction_id: target })
-        .where('id', '=', lineId)
-        .execute(),
-    ).rejects.toThrow(/its ledger transaction cannot change/);
-    await db
-      .updateTable('commission_lines')
-      .set({ status: 'awaiting_approval' })
-      .where('id', '=', lineId)
-      .execute();
+  it('refuses a deal event naming a deal missing from its tenant', async () => {
+    const insertEvent = (dealId: string) =>
+      sql`
+      insert into deal_events (tenant_id, deal_id, source, source_event_id, type, occurred_at, payload, outcome)
+      values (${tenantId}, ${dealId}, 'api', ${randomUUID()}, 'deal.updated', now(), '{}', 'applied')`.execute(
+        db,
+      );
+    const missing = await insertEvent(randomUUID()).catch((e) => e);
+    expect(missing).toMatchObject({ code: '23503' });
+    expect(String(missing.message)).toMatch(
+      /deal_events: a new row names deal .* which does not exist in its tenant/,
+    );
+    await expect(insertEvent(await otherTenantRow('deals'))).rejects.toMatchObject({ code: '23503' });
+  });
+
+  it("refuses to change a line's or an event's references, and still lets a line's status change", async () => {
     const line = await db
       .selectFrom('commission_lines')
-      .select(['status', 'ledger_transaction_id'])
+      .selectAll()
       .where('id', '=', lineId)
       .executeTakeFirstOrThrow();
-    expect(line).toEqual({ status: 'awaiting_approval', ledger_transaction_id: transactionId });
-  });
-
-  it('refuses to delete, truncate or re-key an account, and still lets its balance change', async () => {
-    await expect(db.deleteFrom('ledger_accounts').where('id', '=', accountId).execute()).rejects.toThrow(
-      /append-only/,
-    );
-    await expect(sql`truncate ledger_accounts cascade`.execute(db)).rejects.toThrow(/append-only/);
-    await expect(
-      db.updateTable('ledger_accounts').set({ id: randomUUID() }).where('id', '=', accountId).execute(),
-    ).rejects.toThrow(/its id and tenant cannot change/);
+    const changes = [
+      ['ledger_transaction_id', randomUUID()],
+      ['program_id', await otherTenantRow('programs')],
+      ['partner_id', randomUUID()],
+      ['deal_id', null],
+    ] as const;
+    for (const [column, value] of changes) {
+      await expect(
+        db
+          .updateTable('commission_lines')
+          .set({ [column]: value })
+          .where('id', '=', lineId)
+          .execute(),
+      ).rejects.toThrow(new RegExp(`commission_lines: ${column} of row ${lineId} cannot change`));
+    }
     await expect(
       db
-        .updateTable('ledger_accounts')
-        .set({ tenant_id: otherTenantId })
-        .where('id', '=', accountId)
+        .updateTable('deal_events')
+        .set({ deal_id: randomUUID() })
+        .where('tenant_id', '=', tenantId)
         .execute(),
-    ).rejects.toThrow(/its id and tenant cannot change/);
+    ).rejects.toThrow(/deal_events: deal_id of row .* cannot change/);
+    // Setting a reference to its own value is no change.
+    await db
+      .updateTable('commission_lines')
+      .set({ status: 'awaiting_approval', partner_id: line.partner_id })
+      .where('id', '=', lineId)
+      .execute();
+    const after = await db
+      .selectFrom('commission_lines')
+      .selectAll()
+      .where('id', '=', lineId)
+      .executeTakeFirstOrThrow();
+    expect(after).toEqual({ ...line, status: 'awaiting_approval' });
+  });
+
+  it('refuses to delete, truncate or re-key an account, partner, program or deal', async () => {
+    const line = await db
+      .selectFrom('commission_lines')
+      .select(['program_id', 'partner_id', 'deal_id'])
+      .where('id', '=', lineId)
+      .executeTakeFirstOrThrow();
+    const kept = [
+      ['ledger_accounts', accountId],
+      ['partners', line.partner_id],
+      ['programs', line.program_id],
+      ['deals', line.deal_id!],
+    ] as const;
+    for (const [table, id] of kept) {
+      await expect(db.deleteFrom(table).where('id', '=', id).execute()).rejects.toThrow(
+        new RegExp(`DELETE on ${table} refused: its rows name money the ledger holds`),
+      );
+      await expect(sql`truncate ${sql.table(table)} cascade`.execute(db)).rejects.toThrow(
+        /TRUNCATE on .* refused/,
+      );
+      await expect(
+        db.updateTable(table).set({ id: randomUUID() }).where('id', '=', id).execute(),
+      ).rejects.toThrow(new RegExp(`${table}: id of row ${id} cannot change`));
+      await expect(
+        db.updateTable(table).set({ tenant_id: otherTenantId }).where('id', '=', id).execute(),
+      ).rejects.toThrow(new RegExp(`${table}: tenant_id of row ${id} cannot change`));
+    }
+    expect(await counts()).toMatchObject({ lines: expect.any(Number) });
+    const stillThere = await sql<{ n: number }>`
+      select (select count(*) from ledger_accounts where id = ${accountId})
+        + (select count(*) from partners where id = ${line.partner_id})
+        + (select count(*) from programs where id = ${line.program_id})
+        + (select count(*) from deals where id = ${line.deal_id}) as n`.execute(db);
+    expect(Number(stillThere.rows[0]!.n)).toBe(4);
+    expect((await verifyLedger(db)).ok).toBe(true);
+  });
+
+  it("still lets an account's balance change", async () => {
     const before = await db
       .selectFrom('ledger_accounts')
       .select(['balance', 'version'])
