@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Tx } from '../db/database.ts';
+import { jsonRows } from '../db/json-rows.ts';
 import { postTransactions } from '../ledger/post-transactions.ts';
 import type { NewCommissionLineRow } from './commission-line.table.ts';
 import {
@@ -92,8 +93,9 @@ const ACCRUAL_COLUMNS = [
 ] as const;
 
 /**
- * Accrual rows of one tenant in one insert, one array per column: a statement whose text and plan
- * do not grow with the number of rows (a VALUES list of 300 lines is 7,000 parameters to parse).
+ * Accrual rows of one tenant in one insert, one array per column (the explanations as one JSON
+ * array, jsonRows): a statement whose text and plan do not grow with the number of rows (a VALUES
+ * list of 300 lines is 7,000 parameters to parse).
  */
 async function insertAccrualRows(tx: Tx, tenantId: string, rows: NewCommissionLineRow[]) {
   if (rows.length === 0) return;
@@ -106,17 +108,22 @@ async function insertAccrualRows(tx: Tx, tenantId: string, rows: NewCommissionLi
     )
       throw new Error('insertAccrualRows takes new pending accrual lines of its tenant');
   }
-  const arrays = ACCRUAL_COLUMNS.map(([column, type]) => {
-    const values = rows.map((row) => {
-      const value = row[column as keyof NewCommissionLineRow];
+  const columns = ACCRUAL_COLUMNS.map(([column, type]) => {
+    const values = rows.map((row) => row[column as keyof NewCommissionLineRow]);
+    if (type === 'jsonb') {
+      if (values.some((value) => typeof value !== 'string'))
+        throw new Error(`insertAccrualRows takes ${column} as JSON text`);
+      return jsonRows(values as string[]);
+    }
+    const texts = values.map((value) => {
       if (value === null || value === undefined) return null;
       if (value instanceof Date) return value.toISOString();
       return String(value);
     });
-    return sql`${values}::${sql.raw(type)}[]`;
+    return sql`unnest(${texts}::${sql.raw(type)}[])`;
   });
   const names = ACCRUAL_COLUMNS.map(([column]) => sql.ref(column));
   await sql`
     insert into commission_lines (tenant_id, ${sql.join(names)})
-    select ${tenantId}::uuid, v.* from unnest(${sql.join(arrays)}) as v`.execute(tx);
+    select ${tenantId}::uuid, v.* from rows from (${sql.join(columns)}) as v`.execute(tx);
 }

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { loadProgramPlans } from '../commissions/commission-context.ts';
 import { settleDealBatch, settlesAlone } from '../commissions/settle-deal-batch.ts';
 import type { Tx } from '../db/database.ts';
+import { jsonRows } from '../db/json-rows.ts';
 import { AppError } from '../errors/app-error.ts';
 import { type NewDomainEvent, publishEvents } from '../events/publish-event.ts';
 import type { Services } from '../services.ts';
@@ -185,11 +186,13 @@ async function storeEvents(tx: Tx, tenantId: string, items: { event: NormalizedD
   const { rows } = await sql<{ id: string; source: string; source_event_id: string }>`
     insert into deal_events (tenant_id, deal_id, source, source_event_id, type, occurred_at, payload, outcome)
     select ${tenantId}::uuid, v.deal_id, v.source, v.source_event_id, v.type, v.occurred_at, v.payload, 'applied'
-    from unnest(
-      ${items.map((x) => x.deal.id)}::uuid[], ${items.map((x) => x.event.source)}::text[],
-      ${items.map((x) => x.event.sourceEventId)}::text[], ${items.map((x) => x.event.type)}::text[],
-      ${items.map((x) => x.event.occurredAt.toISOString())}::timestamptz[],
-      ${items.map((x) => payloadOf(x.event))}::jsonb[]
+    from rows from (
+      unnest(
+        ${items.map((x) => x.deal.id)}::uuid[], ${items.map((x) => x.event.source)}::text[],
+        ${items.map((x) => x.event.sourceEventId)}::text[], ${items.map((x) => x.event.type)}::text[],
+        ${items.map((x) => x.event.occurredAt.toISOString())}::timestamptz[]
+      ),
+      ${jsonRows(items.map((x) => payloadOf(x.event)))}
     ) with ordinality as v(deal_id, source, source_event_id, type, occurred_at, payload, n)
     order by v.n
     on conflict (tenant_id, source, source_event_id) do nothing
@@ -239,9 +242,9 @@ async function updateDeals(
     update deals as d set ${sql.join(sets)},
       field_times = v.field_times, last_event_at = v.last_event_at, version = d.version + 1,
       updated_at = ${services.clock.now()}
-    from unnest(
-      ${items.map(({ deal }) => deal.id)}::uuid[], ${patches}::jsonb[],
-      ${items.map(({ changes }) => JSON.stringify(changes.fieldTimes))}::jsonb[], ${lastEventAt}::timestamptz[]
+    from rows from (
+      unnest(${items.map(({ deal }) => deal.id)}::uuid[]), ${jsonRows(patches)},
+      ${jsonRows(items.map(({ changes }) => JSON.stringify(changes.fieldTimes)))}, unnest(${lastEventAt}::timestamptz[])
     ) as v(id, patch, field_times, last_event_at)
     where d.tenant_id = ${items[0]!.deal.tenant_id} and d.id = v.id
     returning d.*`.execute(tx);

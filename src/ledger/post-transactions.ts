@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Tx } from '../db/database.ts';
+import { jsonRows } from '../db/json-rows.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { LedgerTransactionRow } from './ledger.table.ts';
 import {
@@ -95,14 +96,18 @@ export async function postTransactions(
       insert into ledger_transactions
         (tenant_id, idempotency_key, content_hash, kind, corrects_transaction_id, cause, occurred_at, created_at)
       select ${tenantId}::uuid, v.key, v.hash, v.kind, v.corrects, v.cause, v.occurred_at, coalesce(v.recorded_at, now())
-      from unnest(
-        ${column((input) => input.idempotencyKey)}::text[],
-        ${column((_, i) => hashes[i]!)}::text[],
-        ${column((input) => input.kind)}::text[],
-        ${column((input) => input.correctsTransactionId?.toLowerCase() ?? null)}::uuid[],
-        ${column((input) => canonicalJson(input.cause))}::jsonb[],
-        ${column((input) => input.occurredAt.toISOString())}::timestamptz[],
-        ${column((input) => input.recordedAt?.toISOString() ?? null)}::timestamptz[]
+      from rows from (
+        unnest(
+          ${column((input) => input.idempotencyKey)}::text[],
+          ${column((_, i) => hashes[i]!)}::text[],
+          ${column((input) => input.kind)}::text[],
+          ${column((input) => input.correctsTransactionId?.toLowerCase() ?? null)}::uuid[]
+        ),
+        ${jsonRows(column((input) => canonicalJson(input.cause)))},
+        unnest(
+          ${column((input) => input.occurredAt.toISOString())}::timestamptz[],
+          ${column((input) => input.recordedAt?.toISOString() ?? null)}::timestamptz[]
+        )
       ) as v(key, hash, kind, corrects, cause, occurred_at, recorded_at)
       returning *`.execute(tx);
     for (const row of rows) posted.set(row.idempotency_key, row);
