@@ -168,14 +168,21 @@ function countBy<T>(items: T[], key: (item: T) => string): Map<string, number> {
   return counts;
 }
 
-/** The known deals of the events, locked FOR UPDATE in id order, by source and CRM id. */
+/**
+ * The known deals of the events, locked FOR UPDATE in id order, by source and CRM id. The `= any`
+ * conditions let the planner see the keys as index conditions (deals_crm_key): with the pairs
+ * alone it estimated a hash join over a sequential scan of the tenant's deals cheaper up to some
+ * 20,000 deals (4 ms a batch of 100 at 12,000 deals, by auto_explain).
+ */
 async function lockDeals(tx: Tx, tenantId: string, events: NormalizedDealEvent[]) {
+  const sources = events.map((e) => e.source);
+  const crmDealIds = events.map((e) => e.crmDealId);
   const { rows } = await sql<DealRow>`
     select * from deals
     where tenant_id = ${tenantId}
-      and (source, crm_deal_id) in (
-        select * from unnest(${events.map((e) => e.source)}::text[], ${events.map((e) => e.crmDealId)}::text[])
-      )
+      and source = any(${[...new Set(sources)]}::text[])
+      and crm_deal_id = any(${crmDealIds}::text[])
+      and (source, crm_deal_id) in (select * from unnest(${sources}::text[], ${crmDealIds}::text[]))
     order by id
     for update`.execute(tx);
   return new Map(rows.map((deal) => [sourceKey(deal.source, deal.crm_deal_id), deal]));
@@ -247,6 +254,8 @@ async function updateDeals(
       ${jsonRows(items.map(({ changes }) => JSON.stringify(changes.fieldTimes)))}, unnest(${lastEventAt}::timestamptz[])
     ) as v(id, patch, field_times, last_event_at)
     where d.tenant_id = ${items[0]!.deal.tenant_id} and d.id = v.id
+      -- As in lockDeals: the ids as an index condition, not a hash join over every deal of the tenant.
+      and d.id = any(${items.map(({ deal }) => deal.id)}::uuid[])
     returning d.*`.execute(tx);
   return new Map(rows.map((deal) => [deal.id, deal]));
 }
