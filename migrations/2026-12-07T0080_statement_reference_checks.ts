@@ -19,6 +19,11 @@ import { type Kysely, sql } from 'kysely';
 // ledger holds. Nothing in the service deletes them (a CRM deletion marks the deal). A reference
 // column of a line or an event cannot change either. The other foreign keys stay as they were.
 //
+// The checks see what their statement's snapshot sees: under READ COMMITTED (every write of the
+// service) a parent committed by another transaction before the check is found, as a foreign key
+// would find it; a REPEATABLE READ writer would be told a parent committed after its snapshot is
+// missing (a false refusal, never an orphan).
+//
 // One statement per call (PGlite runs one statement per prepared query).
 const CHECKED = [
   [
