@@ -127,6 +127,30 @@ describe(`statement reference checks (${mode})`, () => {
     (await db.selectFrom(table).select('id').where('tenant_id', '=', otherTenantId).executeTakeFirstOrThrow())
       .id;
 
+  it('checks by index probes, never by reading a parent table whole (what a foreign key does)', async () => {
+    // A check function keeps the plan it made when the tables were small; a sequential scan kept so
+    // reads every transaction of the ledger for each posting. Counted within one transaction.
+    const parents = ['ledger_transactions', 'ledger_accounts', 'programs', 'partners', 'deals'];
+    const scans = await db.transaction().execute(async (tx) => {
+      const pair = (transaction: string) => sql`
+        insert into ledger_entries (tenant_id, transaction_id, account_id, amount, currency, balance_after, account_version)
+        values (${tenantId}, ${transaction}, ${accountId}, 1, 'USD', 1, 2000), (${tenantId}, ${transaction}, ${accountId}, -1, 'USD', 0, 2001)`;
+      for (let i = 0; i < 8; i++) {
+        await sql`savepoint s`.execute(tx);
+        await pair(transactionId).execute(tx);
+        await copyLine({}, tx);
+        await sql`rollback to savepoint s`.execute(tx);
+      }
+      const { rows } = await sql<{ relname: string; seq_scan: string }>`
+        select relname, seq_scan::text from pg_stat_xact_user_tables where relname = any(${parents})`.execute(
+        tx,
+      );
+      return Object.fromEntries(rows.map((r) => [r.relname, Number(r.seq_scan)]));
+    });
+    expect(Object.keys(scans).sort()).toEqual([...parents].sort());
+    expect(scans).toEqual(Object.fromEntries(parents.map((name) => [name, 0])));
+  });
+
   it('refuses a commission line naming a ledger transaction, program, partner or deal missing from its tenant', async () => {
     const before = await counts();
     const refs = [
