@@ -271,7 +271,6 @@ describe(`statement reference checks (${mode})`, () => {
         db.updateTable(table).set({ tenant_id: otherTenantId }).where('id', '=', id).execute(),
       ).rejects.toThrow(new RegExp(`${table}: tenant_id of row ${id} cannot change`));
     }
-    expect(await counts()).toMatchObject({ lines: expect.any(Number) });
     const stillThere = await sql<{ n: number }>`
       select (select count(*) from ledger_accounts where id = ${accountId})
         + (select count(*) from partners where id = ${line.partner_id})
