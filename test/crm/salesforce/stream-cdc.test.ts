@@ -214,16 +214,18 @@ describe(`Salesforce change events through CometD (${mode})`, () => {
   it('an org without Change Data Capture for Opportunity is switched to polling', async () => {
     const org = await world.startOrg({ cdcEnabled: false });
     const noCdc = await world.streamingTenant(org);
-    const row = await waitFor('the fallback', () =>
+    // The mode is recorded first, then the stream stops and gives its lease up: wait for both.
+    const row = await waitFor('the fallback, with the lease given up', () =>
       world.runtime.db
         .selectFrom('salesforce_change_streams')
         .selectAll()
         .where('tenant_id', '=', noCdc.tenant.id)
         .where('mode', '=', 'polling')
+        .where('lease_owner', 'is', null)
         .executeTakeFirst(),
     );
     expect(row.mode_reason).toMatch(/does not exist/);
-    expect(row.lease_owner).toBeNull();
+    expect(row.lease_expires_at).toBeNull();
     expect(manager.tenants()).not.toContain(noCdc.tenant.id);
     const shown = await world.app.inject({
       method: 'GET',
