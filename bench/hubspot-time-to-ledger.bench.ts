@@ -7,10 +7,9 @@
 // BENCH_BURST other deals (default 2,000) won at once, their webhooks POSTed in batches of 100 (as
 // HubSpot sends them), 8 in flight: deals per second from the first POST until every one has its
 // line. PostgreSQL + Redis when DATABASE_URL / REDIS_URL are set, else PGlite and the in-process queue.
-import { randomBytes } from 'node:crypto';
-import { addRuleVersion, createPlan } from '../src/commissions/commission-plan.repository.ts';
 import { lockOrCreateDeal, setAttributions } from '../src/deals/deal.repository.ts';
 import { type HubspotWorld, openHubspotWorld } from '../test/crm/hubspot/hubspot-world.ts';
+import { makeRevenueShareProgram } from '../test/factories/program.factory.ts';
 import { watchCommissionLines } from './commission-line-watch.ts';
 import { type BenchContext, benchSecrets, median, percentile, round, sleep } from './lib.ts';
 
@@ -134,38 +133,9 @@ async function runBurst(
  */
 async function setUp(world: HubspotWorld, tenantId: string, portalId: number, count: number) {
   const db = world.runtime.db;
-  const program = await db
-    .insertInto('programs')
-    .values({
-      tenant_id: tenantId,
-      name: `Bench ${randomBytes(3).toString('hex')}`,
-      currency: 'USD',
-      protection_days: 90,
-      hold_days: 30,
-      form_fields: '[]',
-      auto_approve: '{}',
-      eligible_kinds: '[]',
-      eligible_tier_ids: '[]',
-    })
-    .returningAll()
-    .executeTakeFirstOrThrow();
-  const partner = await db
-    .insertInto('partners')
-    .values({ tenant_id: tenantId, name: 'Bench Partner', kind: 'referral', status: 'active' })
-    .returningAll()
-    .executeTakeFirstOrThrow();
+  const { program, partner } = await makeRevenueShareProgram(db, tenantId, { partnerName: 'Bench Partner' });
   const out: { dealId: string; crmDealId: string }[] = [];
   await db.transaction().execute(async (tx) => {
-    const plan = await createPlan(tx, { tenantId, programId: program.id, name: 'Revenue share' });
-    await addRuleVersion(tx, {
-      tenantId,
-      planId: plan.id,
-      ruleKey: 'share',
-      type: 'revenue_share',
-      config: { rate: '0.1' },
-      conditions: {},
-      effectiveFrom: new Date('2020-01-01T00:00:00Z'),
-    });
     for (let i = 0; i < count; i++) {
       const hubspotDeal = world.hubspot.state.seed(portalId, 'deals', {
         dealname: `Deal ${i}`,

@@ -7,11 +7,9 @@
 // partner with a 10% revenue share; from the edit in Salesforce to its commission line in the
 // database (polled every few ms); p50/p99. PostgreSQL + Redis when DATABASE_URL / REDIS_URL are set,
 // else PGlite and the in-process queue.
-import { addRuleVersion, createPlan } from '../src/commissions/commission-plan.repository.ts';
 import { lockOrCreateDeal, setAttributions } from '../src/deals/deal.repository.ts';
 import { openChangeStreamWorld, userOpportunity } from '../test/crm/salesforce/change-stream-world.ts';
-import { makePartner } from '../test/factories/partner.factory.ts';
-import { makeProgram } from '../test/factories/program.factory.ts';
+import { makeRevenueShareProgram } from '../test/factories/program.factory.ts';
 import { watchCommissionLines } from './commission-line-watch.ts';
 import { type BenchContext, benchSecrets, median, percentile, round, sleep } from './lib.ts';
 
@@ -119,19 +117,8 @@ async function credit(
   opportunityIds: string[],
 ): Promise<string[]> {
   const db = world.runtime.db;
-  const program = await makeProgram(db, tenantId, { currency: 'USD', holdDays: 30 });
-  const partner = await makePartner(db, tenantId, { name: 'Bench Partner' });
+  const { program, partner } = await makeRevenueShareProgram(db, tenantId, { partnerName: 'Bench Partner' });
   return db.transaction().execute(async (tx) => {
-    const plan = await createPlan(tx, { tenantId, programId: program.id, name: 'Revenue share' });
-    await addRuleVersion(tx, {
-      tenantId,
-      planId: plan.id,
-      ruleKey: 'share',
-      type: 'revenue_share',
-      config: { rate: '0.1' },
-      conditions: {},
-      effectiveFrom: new Date('2020-01-01T00:00:00Z'),
-    });
     const out: string[] = [];
     for (const id of opportunityIds) {
       const deal = (await lockOrCreateDeal(tx, tenantId, 'salesforce', id))!;
