@@ -108,7 +108,14 @@ describe(`partner statements (${mode})`, () => {
       await markPayoutPaid(tx, ctx, run.payouts[0]!.id, 'WIRE-APR');
     });
     // April: a new line still pending at the end of the month.
-    ids.april = (await accrue(db, f, { partnerId, amount: 2_500n, at: day(april, 20) })).id;
+    ids.april = (
+      await accrue(db, f, {
+        partnerId,
+        amount: 2_500n,
+        at: day(april, 20),
+        extra: { kind: 'recurring', periodKey: '2026-04', overrideDepth: 2, ruleVersion: 1 },
+      })
+    ).id;
   });
   afterAll(async () => {
     await world.close();
@@ -147,6 +154,71 @@ describe(`partner statements (${mode})`, () => {
     ]);
   });
 
+  it('gives every line as stored: nulls, negative amounts, timestamps and free text columns', async () => {
+    // Free text as written, commas included.
+    await db
+      .updateTable('commission_lines')
+      .set({ approved_by: 'user:finance, EMEA' })
+      .where('id', '=', ids.share!)
+      .execute();
+    const statement = await buildStatement(db, { tenantId: f.tenantId, partnerId, from: march, to: may });
+    const stored = await db
+      .selectFrom('commission_lines')
+      .selectAll()
+      .where('tenant_id', '=', f.tenantId)
+      .where('partner_id', '=', partnerId)
+      .orderBy('accrued_at')
+      .orderBy('id')
+      .execute();
+    const optionalBig = (value: unknown) => (value === null ? null : BigInt(String(value)));
+    expect(
+      statement.lines.map(({ crmDealId, dealName, dealEventSourceId, dealEventType, payout, ...own }) => own),
+    ).toEqual(
+      stored.map((row) => ({
+        id: row.id,
+        programId: row.program_id,
+        kind: row.kind,
+        status: row.status,
+        amount: BigInt(String(row.amount)),
+        currency: row.currency,
+        accruedAt: row.accrued_at,
+        holdUntil: row.hold_until,
+        approvedAt: row.approved_at,
+        approvedBy: row.approved_by,
+        paidAt: row.paid_at,
+        causeKey: row.cause_key,
+        dealId: row.deal_id,
+        dealEventId: row.deal_event_id,
+        ruleId: row.rule_id,
+        ruleVersion: row.rule_version,
+        rate: row.rate,
+        basisAmount: optionalBig(row.basis_amount),
+        basisCurrency: row.basis_currency,
+        fxRate: row.fx_rate,
+        periodKey: row.period_key,
+        overrideDepth: row.override_depth,
+        sourceLineId: row.source_line_id,
+        reversesLineId: row.reverses_line_id,
+      })),
+    );
+    // What the comparison covered: a clawback (negative, naming its line), a paid line, nulls.
+    const clawback = statement.lines.find((line) => line.kind === 'clawback')!;
+    expect(clawback.amount).toBe(-7_000n);
+    expect(clawback.reversesLineId).toBe(ids.lost);
+    const share = statement.lines.find((line) => line.id === ids.share)!;
+    expect(share.approvedBy).toBe('user:finance, EMEA');
+    expect(share.paidAt).toBeInstanceOf(Date);
+    expect(statement.lines.find((line) => line.id === ids.april)).toMatchObject({
+      kind: 'recurring',
+      periodKey: '2026-04',
+      overrideDepth: 2,
+      ruleVersion: 1,
+      dealId: null,
+      approvedAt: null,
+      basisAmount: null,
+    });
+  });
+
   it('carries March closing into April opening, and April closing equals the ledger balances', async () => {
     const april_ = await buildStatement(db, { tenantId: f.tenantId, partnerId, from: april, to: may });
     expect(april_.balances).toEqual([
@@ -159,8 +231,8 @@ describe(`partner statements (${mode})`, () => {
         closing: { pending: 2_500n, payable: 0n, paid: 100_000n },
       },
     ]);
-    // Lines that moved in April: the share (approved, paid), the clawback, and the new line.
-    expect(april_.lines.map((l) => l.kind).sort()).toEqual(['clawback', 'commission', 'commission']);
+    // Lines that moved in April: the share (approved, paid), the clawback, and the new (recurring) line.
+    expect(april_.lines.map((l) => l.kind).sort()).toEqual(['clawback', 'commission', 'recurring']);
     expect(await balances(db, f, partnerId)).toEqual(april_.balances[0]!.closing);
     await expectLedgerOk(db, f.tenantId);
   });
