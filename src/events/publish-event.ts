@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { QueryCreator } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database, Db, DbOrTx } from '../db/database.ts';
-import { insertJobs } from '../jobs/enqueue.ts';
+import { enqueueJobs, insertJobs } from '../jobs/enqueue.ts';
 import type { Services } from '../services.ts';
 import { deliverDomainEventJob } from './domain-event.job.ts';
 
@@ -41,12 +41,12 @@ function domainEventOf(event: NewDomainEvent): DomainEvent {
 
 /** Publishes a domain event through the outbox, in the transaction of the change it announces. */
 export async function publishEvent(db: DbOrTx, event: NewDomainEvent): Promise<void> {
-  await insertEvents(db, [event]).execute();
+  await publishEvents(db, [event]);
 }
 
 /** Several domain events in one statement, in the transaction of the change they announce. */
 export async function publishEvents(db: DbOrTx, events: NewDomainEvent[]): Promise<void> {
-  if (events.length > 0) await insertEvents(db, events).execute();
+  await enqueueJobs(db, deliverDomainEventJob, events.map(domainEventOf));
 }
 
 /**

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { enqueueJob } from '../../src/jobs/enqueue.ts';
+import { enqueueJob, enqueueJobs } from '../../src/jobs/enqueue.ts';
 import { makeRecordingJob } from '../factories/recording-job.factory.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.ts';
 import {
@@ -78,6 +78,59 @@ describe(`jobs through the outbox (${mode})`, () => {
     await waitFor('both distinct jobs', () => recorder.runs.length === 2);
     await sleep(200);
     expect(recorder.runs.map((r) => r.payload.key).sort()).toEqual(['other', 'same']);
+  });
+
+  it('enqueues a batch in one statement: in order, new ones counted, duplicates within and across batches kept once', async () => {
+    const recorder = makeRecordingJob('test.batch', { dedup: true });
+    const rt = await start([recorder]);
+    await enqueueJob(rt.db, recorder.job, { key: 'b' });
+    const keys = ['a', 'b', 'c', 'a', 'd "quoted", \\ and ünïcode'];
+    const added = await enqueueJobs(
+      rt.db,
+      recorder.job,
+      keys.map((key) => ({ key })),
+    );
+    // 'b' was enqueued before and the second 'a' repeats the first: three are new.
+    expect(added).toBe(3);
+    const rows = await rt.db
+      .selectFrom('outbox')
+      .select(['id', 'payload', 'dedup_id', 'queue'])
+      .where('job_name', '=', 'test.batch')
+      .orderBy('id')
+      .execute();
+    expect(rows.map((row) => row.payload)).toEqual([
+      { key: 'b' },
+      { key: 'a' },
+      { key: 'c' },
+      { key: keys[4] },
+    ]);
+    expect(rows.map((row) => row.dedup_id)).toEqual(['b', 'a', 'c', keys[4]]);
+    expect(rows.every((row) => row.queue === 'default')).toBe(true);
+    await waitFor('the four distinct jobs', () => recorder.runs.length === 4);
+    expect(recorder.runs.map((r) => r.payload.key).sort()).toEqual(['a', 'b', 'c', keys[4]].sort());
+  });
+
+  it('delays a batch, and refuses a batch with one invalid payload, enqueuing none of it', async () => {
+    const recorder = makeRecordingJob('test.batch-delay');
+    const rt = await start([recorder]);
+    const before = Date.now();
+    expect(await enqueueJobs(rt.db, recorder.job, [{ key: 'x' }, { key: 'y' }], { delayMs: 60_000 })).toBe(2);
+    const rows = await rt.db
+      .selectFrom('outbox')
+      .select('available_at')
+      .where('job_name', '=', 'test.batch-delay')
+      .execute();
+    expect(rows).toHaveLength(2);
+    for (const row of rows)
+      expect(new Date(row.available_at).getTime()).toBeGreaterThanOrEqual(before + 59_000);
+    await expect(
+      enqueueJobs(rt.db, recorder.job, [{ key: 'z' }, { key: 7 } as unknown as { key: string }]),
+    ).rejects.toThrow(/invalid payload for job test\.batch-delay: \/key/);
+    expect(
+      await rt.db.selectFrom('outbox').select('id').where('job_name', '=', 'test.batch-delay').execute(),
+    ).toHaveLength(2);
+    await sleep(200);
+    expect(recorder.runs).toHaveLength(0);
   });
 
   it('refuses a payload that does not match the job schema, enqueuing nothing', async () => {
