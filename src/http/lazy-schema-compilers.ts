@@ -30,7 +30,7 @@ export function lazySchemaCompilers(): LazyCompilers {
         // Fastify reads `errors` from the function it holds after a failed call.
         const lazy: Validate = (data) => {
           validate ??= compile(
-            route.httpPart === 'headers'
+            route.httpPart === 'headers' && isPlainObject(route.schema)
               ? { ...route, schema: lowerCaseHeaderNames(route.schema) as typeof route.schema }
               : route,
           ) as Validate;
@@ -78,6 +78,10 @@ const SUBSCHEMAS = new Set([
 const SCHEMA_MAPS = new Set(['definitions', '$defs', 'patternProperties']);
 /** Keywords whose keys are header names. */
 const HEADER_KEYED = new Set(['properties', 'dependencies', 'dependentSchemas', 'dependentRequired']);
+
+/** A JSON schema written as an object literal (Fastify leaves any other kind of schema object as is). */
+const isPlainObject = (value: unknown) =>
+  value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype;
 
 const lower = (name: unknown) => (typeof name === 'string' ? name.toLowerCase() : name);
 
