@@ -22,12 +22,7 @@ export async function enqueueJob<P>(
   return (await enqueueJobs(db, job, [payload], options)) > 0;
 }
 
-/**
- * Several jobs of one kind in one statement (one round trip); returns how many were new. The rows go
- * as two array parameters (the payloads as one JSON array, jsonRows, and the deduplication ids), so
- * the statement is the same text and plan for 1 job or 200: a VALUES list binds four parameters a
- * job (a batch of 100 won deals announces 200 events: 800 parameters to parse and plan).
- */
+/** Several jobs of one kind in one statement (one round trip); returns how many were new. */
 export async function enqueueJobs<P>(
   db: DbOrTx,
   job: JobDefinition<P>,
@@ -35,22 +30,18 @@ export async function enqueueJobs<P>(
   options: EnqueueOptions = {},
 ): Promise<number> {
   if (payloads.length === 0) return 0;
-  for (const payload of payloads) assertPayload(job, payload);
-  const availableAt = options.delayMs ? new Date(Date.now() + options.delayMs).toISOString() : null;
-  const result = await sql`
-    insert into outbox (job_name, queue, payload, dedup_id, available_at)
-    select ${job.name}, ${job.queue}, v.payload, v.dedup_id, coalesce(${availableAt}::timestamptz, now())
-    from rows from (
-      ${jsonRows(payloads.map((payload) => JSON.stringify(payload)))},
-      unnest(${payloads.map((payload) => job.dedupId?.(payload) ?? null)}::text[])
-    ) as v(payload, dedup_id)
-    on conflict (job_name, dedup_id) do nothing`.execute(db);
-  return Number(result.numAffectedRows ?? 0n);
+  const result = await insertJobs(db, job, payloads, options).executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0n);
 }
 
 /**
  * The outbox insert of jobs, not yet run: for a statement that also makes the change they belong
  * to (as a data-modifying `with` query), so both cost one round trip. Same rules as enqueueJob.
+ *
+ * The rows go as two array parameters (the payloads as one JSON array, jsonRows, and the
+ * deduplication ids), so the statement is the same text and plan for 1 job or 200: a VALUES list
+ * binds four parameters a job (a batch of 100 won deals announces 200 events: 800 parameters to
+ * parse and plan).
  */
 export function insertJobs<P>(
   db: QueryCreator<Database>,
@@ -58,20 +49,17 @@ export function insertJobs<P>(
   payloads: P[],
   options: EnqueueOptions = {},
 ) {
-  const availableAt = options.delayMs ? { available_at: new Date(Date.now() + options.delayMs) } : {};
+  for (const payload of payloads) assertPayload(job, payload);
+  const availableAt = options.delayMs ? new Date(Date.now() + options.delayMs).toISOString() : null;
   return db
     .insertInto('outbox')
-    .values(
-      payloads.map((payload) => {
-        assertPayload(job, payload);
-        return {
-          job_name: job.name,
-          queue: job.queue,
-          payload: JSON.stringify(payload),
-          dedup_id: job.dedupId?.(payload) ?? null,
-          ...availableAt,
-        };
-      }),
+    .columns(['job_name', 'queue', 'payload', 'dedup_id', 'available_at'])
+    .expression(
+      sql`select ${job.name}, ${job.queue}, v.payload, v.dedup_id, coalesce(${availableAt}::timestamptz, now())
+        from rows from (
+          ${jsonRows(payloads.map((payload) => JSON.stringify(payload)))},
+          unnest(${payloads.map((payload) => job.dedupId?.(payload) ?? null)}::text[])
+        ) as v(payload, dedup_id)`,
     )
     .onConflict((oc) => oc.columns(['job_name', 'dedup_id']).doNothing());
 }
