@@ -25,6 +25,10 @@ export interface RecordOptions {
   notify?: boolean;
 }
 
+/** A removal (deleted, merged away): of a deal never seen, it creates nothing (`unknown_deal`). */
+export const isRemoval = (event: NormalizedDealEvent): boolean =>
+  event.type === 'deal.deleted' || event.type === 'deal.merged';
+
 /** The payload as stored: bigints as strings, dates as ISO. */
 export function payloadOf(event: NormalizedDealEvent): string {
   return JSON.stringify(event, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
@@ -60,8 +64,7 @@ async function lockDealAndStoreEvent(
     const { stored_event_id: storedId, ...deal } = rows[0];
     return { deal, stored: storedId ? { id: storedId } : undefined };
   }
-  const removal = event.type === 'deal.deleted' || event.type === 'deal.merged';
-  const deal = await lockOrCreateDeal(tx, tenantId, source, crmDealId, !removal);
+  const deal = await lockOrCreateDeal(tx, tenantId, source, crmDealId, !isRemoval(event));
   if (!deal) return undefined;
   const stored = await tx
     .insertInto('deal_events')

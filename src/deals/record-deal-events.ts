@@ -11,6 +11,7 @@ import type { NormalizedDealEvent } from './deal-event.ts';
 import {
   announcementsOf,
   changesOf,
+  isRemoval,
   payloadOf,
   type RecordOptions,
   type RecordResult,
@@ -46,9 +47,10 @@ const sourceKey = (source: string, id: string) => `${source}\u0000${id}`;
  * deal, removals, revenue, volume-tier programs, whose deals share periods) are recorded after
  * them, one by one with recordDealEvent, in the order given.
  *
- * Locks: the batch's known deals first, in id order; the deals it creates as it records them. Two
- * concurrent batches naming the same new deals in different orders can deadlock, which PostgreSQL
- * breaks by failing one of them (40P01: retry it, as withLedgerRetry does), as with one event at a time.
+ * Locks: the batch's known deals first, in id order; then the deals it will create, all created at
+ * once in (source, CRM id) order, before any account is locked. Created as their events came, two
+ * concurrent batches naming the same new deals in different orders would each hold the first ones
+ * it created while waiting for the other's: a deadlock, broken by PostgreSQL failing one batch.
  */
 export async function recordDealEvents(
   tx: Tx,
@@ -65,6 +67,11 @@ export async function recordDealEvents(
   const results: RecordResult[] = new Array(events.length);
 
   const deals = await lockDeals(tx, tenantId, events);
+  await createDeals(
+    tx,
+    tenantId,
+    events.filter((e) => !deals.has(sourceKey(e.source, e.crmDealId))),
+  );
   const plans = await loadProgramPlans(
     tx,
     tenantId,
@@ -186,6 +193,34 @@ async function lockDeals(tx: Tx, tenantId: string, events: NormalizedDealEvent[]
     order by id
     for update`.execute(tx);
   return new Map(rows.map((deal) => [sourceKey(deal.source, deal.crm_deal_id), deal]));
+}
+
+/**
+ * Creates the unknown deals of these events in one statement, in (source, CRM id) order: every
+ * batch creates its new deals in the same order, so two batches naming the same ones queue on the
+ * first instead of deadlocking. recordDealEvent then finds them. Only the deals whose first event
+ * here would create them (not a removal: of a deal never seen it creates nothing and is
+ * `unknown_deal`, one by one as in a batch). A deal created meanwhile by another transaction is
+ * skipped once that transaction commits.
+ */
+async function createDeals(tx: Tx, tenantId: string, events: NormalizedDealEvent[]) {
+  const first = new Map<string, NormalizedDealEvent>();
+  for (const event of events) {
+    const key = sourceKey(event.source, event.crmDealId);
+    if (!first.has(key)) first.set(key, event);
+  }
+  const keys = [...first.entries()]
+    .filter(([, event]) => !isRemoval(event))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, event]) => event);
+  if (keys.length === 0) return;
+  await sql`
+    insert into deals (tenant_id, source, crm_deal_id)
+    select ${tenantId}::uuid, v.source, v.crm_deal_id
+    from unnest(${keys.map((e) => e.source)}::text[], ${keys.map((e) => e.crmDealId)}::text[])
+      with ordinality as v(source, crm_deal_id, n)
+    order by v.n
+    on conflict (tenant_id, source, crm_deal_id) do nothing`.execute(tx);
 }
 
 /** The events stored as applied (deduplicated on their source id): the new rows' ids by source and id. */
