@@ -17,6 +17,7 @@ import { ErrorResponse } from './errors/error-schema.ts';
 import { healthRoutes } from './health/health.routes.ts';
 import { installErrorHandling } from './http/error-handler.ts';
 import { lazySchemaCompilers } from './http/lazy-schema-compilers.ts';
+import { installNulGuard } from './http/nul-guard.ts';
 import type { JobQueue } from './jobs/job-queue.ts';
 import { apiRoutes, pageRoutes } from './routes.ts';
 import type { Services } from './services.ts';
@@ -72,6 +73,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   // Infrastructure first: errors, schemas, documentation.
   installErrorHandling(app);
+  installNulGuard(app);
   app.addSchema(ErrorResponse);
   await app.register(swagger, {
     openapi: {
