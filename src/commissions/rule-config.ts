@@ -9,7 +9,8 @@ import type { RuleConditions, RuleConfig, RuleType } from './commission-plan.tab
  */
 
 const Rate = Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?$', description: "Exact decimal: '0.1' is 10 %" });
-const Minor = Type.String({ pattern: '^-?[0-9]+$', description: 'Integer minor units, as a string' });
+// Up to 18 digits: always fits the 64-bit amount columns (whose maximum has 19).
+const Minor = Type.String({ pattern: '^-?[0-9]{1,18}$', description: 'Integer minor units, as a string' });
 const Count = Type.String({ pattern: '^[0-9]+$' });
 
 export const RuleConfigSchemas: Record<RuleType, TSchema> = {

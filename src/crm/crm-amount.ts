@@ -9,7 +9,13 @@ export function toDecimal(minor: bigint, exponent: number): string {
   return `${negative ? '-' : ''}${whole}${fraction ? `.${fraction}` : ''}`;
 }
 
-/** A CRM's decimal amount ("12500.5") in minor units, exactly; finer digits round half-even. */
+/** The largest amount taken from a CRM: 18 digits of minor units always fit the 64-bit columns. */
+const MAX_MINOR = 999_999_999_999_999_999n;
+
+/**
+ * A CRM's decimal amount ("12500.5") in minor units, exactly; finer digits round half-even. null
+ * for what is not a plain decimal, or beyond 18 digits of minor units (the caller's "unreadable").
+ */
 export function decimalToMinor(text: string, currency: string): bigint | null {
   const match = /^\s*(-)?(\d*)(?:\.(\d*))?\s*$/.exec(text);
   if (!match || (match[2] === '' && (match[3] ?? '') === '')) return null;
@@ -22,6 +28,7 @@ export function decimalToMinor(text: string, currency: string): bigint | null {
     const half = rest[0] === '5' && rest.length === 1;
     if (rest[0]! > '5' || (rest[0] === '5' && !half) || (half && minor % 2n === 1n)) minor += 1n;
   }
+  if (minor > MAX_MINOR) return null;
   return match[1] ? -minor : minor;
 }
 

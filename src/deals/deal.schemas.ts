@@ -2,9 +2,12 @@ import { Type } from 'typebox';
 import type { DealAttributionRow, DealRow } from './deal.table.ts';
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()]);
-/** Minor units as an integer string (any size) or a JSON integer (up to 2^53 − 1). */
+/**
+ * Minor units as an integer string of up to 18 digits (it always fits the 64-bit columns, whose
+ * maximum has 19) or a JSON integer (up to 2^53 − 1).
+ */
 const Minor = Type.Union([
-  Type.String({ pattern: '^-?[0-9]{1,30}$' }),
+  Type.String({ pattern: '^-?[0-9]{1,18}$' }),
   Type.Integer({ minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER }),
 ]);
 const Currency = Type.String({ pattern: '^[A-Z]{3}$' });
@@ -76,7 +79,8 @@ export const DealEventBody = Type.Object(
           role: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
           splitWeight: Type.Optional(
             Type.Union([
-              Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?$' }),
+              // Not zero: a weight is a share of the deal.
+              Type.String({ pattern: '^(?=[0-9.]*[1-9])[0-9]{1,15}(\\.[0-9]{1,15})?$' }),
               Type.Number({ exclusiveMinimum: 0 }),
             ]),
           ),

@@ -61,6 +61,9 @@ interface FieldProblem {
 }
 
 /** Every problem of the input at once (the house's validation_failed shape), before any write. */
+/** The entries' and balances' columns are bigint: an amount beyond it could never be stored. */
+const MAX_AMOUNT = 9_223_372_036_854_775_807n;
+
 export function problemsOf(input: PostTransactionInput): FieldProblem[] {
   const problems: FieldProblem[] = [];
   const key = input.idempotencyKey;
@@ -84,6 +87,8 @@ export function problemsOf(input: PostTransactionInput): FieldProblem[] {
     const ref = line.account;
     if (typeof line.amount !== 'bigint' || line.amount === 0n)
       problems.push({ field: `${at}.amount`, message: 'must be a non-zero bigint of minor units' });
+    else if (line.amount > MAX_AMOUNT || line.amount < -MAX_AMOUNT)
+      problems.push({ field: `${at}.amount`, message: 'must fit a 64-bit integer of minor units' });
     if (!CURRENCY.test(ref.currency))
       problems.push({ field: `${at}.account.currency`, message: 'must be an ISO 4217 code' });
     if ('accountId' in ref) {

@@ -116,6 +116,101 @@ describe(`POST /api/v1/deal-events, GET /api/v1/deals/:id, plans and preview ove
     expect((await post(wonEvent('api-3', '10.5'))).statusCode).toBe(400);
   });
 
+  it('refuses with a 400, storing nothing: an amount beyond 18 digits, a zero split weight, a NUL character', async () => {
+    const deals = async () =>
+      (await db.selectFrom('deals').select('crm_deal_id').where('tenant_id', '=', t.tenant.id).execute())
+        .length;
+    const before = await deals();
+    const refusals = [
+      { event: wonEvent('api-big', '1000000000000000000'), field: 'body.changes.amount.amount' },
+      { event: wonEvent('api-big', '-1000000000000000000'), field: 'body.changes.amount.amount' },
+      {
+        event: wonEvent('api-zero', 1000, { attributions: [{ partnerId: child.id, splitWeight: '0.000' }] }),
+        field: 'body.attributions.0.splitWeight',
+      },
+      {
+        event: wonEvent('api-zero', 1000, { attributions: [{ partnerId: child.id, splitWeight: '00' }] }),
+        field: 'body.attributions.0.splitWeight',
+      },
+      { event: wonEvent('api-nul\u0000', 1000), field: 'body.crmDealId' },
+      {
+        event: {
+          ...wonEvent('api-nul', 1000),
+          type: 'deal.updated',
+          changes: { properties: { a: 'b\u0000' } },
+        },
+        field: 'body.changes.properties.a',
+      },
+    ];
+    for (const { event, field } of refusals) {
+      const res = await post(event);
+      expect(res.statusCode, field).toBe(400);
+      expect(res.json().error.code).toBe('validation_failed');
+      expect(res.json().error.details.fields.map((f: { field: string }) => f.field)).toContain(field);
+    }
+    expect(await deals()).toBe(before);
+    // The largest amount taken (18 digits) is recorded; a split weight of "0.5" is a weight. (In
+    // June: the preview below covers March.)
+    const june = { occurredAt: '2026-06-01T10:00:00Z' };
+    const largest = await post(wonEvent('api-18-digits', '-999999999999999999', june));
+    expect(largest.statusCode).toBe(200);
+    expect(largest.json().deal.amount).toBe('-999999999999999999');
+    const half = await post(
+      wonEvent('api-half', 1000, { ...june, attributions: [{ partnerId: child.id, splitWeight: '0.5' }] }),
+    );
+    expect(half.statusCode).toBe(200);
+    expect(half.json().deal.attributions[0].splitWeight).toBe('0.5');
+  });
+
+  it('a commission beyond the 64-bit ledger columns is a 400 naming the ledger lines, and nothing is stored', async () => {
+    const rule = await world.app.inject({
+      method: 'POST',
+      url: `/api/v1/commission-plans/${planId}/rules`,
+      headers: t.as('admin'),
+      payload: {
+        ruleKey: 'huge-fee',
+        type: 'flat_fee',
+        config: { amount: '9999999999999999999', on: 'deal_won' },
+        effectiveFrom: '2026-01-01T00:00:00Z',
+      },
+    });
+    expect(rule.statusCode).toBe(400);
+    expect(rule.json().error.details.fields.map((f: { field: string }) => f.field)).toEqual([
+      'config.amount',
+    ]);
+
+    // A rate of 100,000,000 on an 18-digit amount: each is accepted, their product cannot be stored.
+    const otherProgram = await makeProgram(db, t.tenant.id);
+    const plan = await world.app.inject({
+      method: 'POST',
+      url: `/api/v1/programs/${otherProgram.id}/commission-plans`,
+      headers: t.as('admin'),
+      payload: { name: 'Absurd' },
+    });
+    const huge = await world.app.inject({
+      method: 'POST',
+      url: `/api/v1/commission-plans/${plan.json().id}/rules`,
+      headers: t.as('admin'),
+      payload: {
+        ruleKey: 'huge-share',
+        type: 'revenue_share',
+        config: { rate: '100000000' },
+        effectiveFrom: '2026-01-01T00:00:00Z',
+      },
+    });
+    expect(huge.statusCode).toBe(201);
+    const res = await post(wonEvent('api-overflow', '999999999999999999', { programId: otherProgram.id }));
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.message).toMatch(/must fit a 64-bit integer of minor units/);
+    const stored = await db
+      .selectFrom('deals')
+      .select('id')
+      .where('tenant_id', '=', t.tenant.id)
+      .where('crm_deal_id', '=', 'api-overflow')
+      .execute();
+    expect(stored).toEqual([]);
+  });
+
   it('a rule config that does not fit its type is refused with every problem', async () => {
     const res = await world.app.inject({
       method: 'POST',
