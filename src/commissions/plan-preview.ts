@@ -1,6 +1,6 @@
 import type { DbOrTx } from '../db/database.ts';
 import { AppError } from '../errors/app-error.ts';
-import { zonedInstant } from '../registrations/protection-window.ts';
+import { periodEnd, periodStart } from '../http/period-bounds.ts';
 import {
   dealFacts,
   fxRateOn,
@@ -41,9 +41,6 @@ export interface PreviewResult {
   problems: string[];
 }
 
-const nextDay = (day: string) =>
-  new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
-
 /**
  * What a plan would have paid for the program's deals won in a past period, computed in memory with
  * the rule code the engine posts with; reads only. Tiers count the deals won within the period asked.
@@ -71,8 +68,8 @@ export async function previewPlan(db: DbOrTx, input: PreviewInput): Promise<Prev
     .where('stage_category', '=', 'won')
     .where('deleted_at', 'is', null)
     .where('merged_into_crm_deal_id', 'is', null)
-    .where('won_at', '>=', zonedInstant(input.from, setup.timeZone))
-    .where('won_at', '<', zonedInstant(nextDay(input.to), setup.timeZone))
+    .where('won_at', '>=', periodStart(input.from, setup.timeZone, 'from'))
+    .where('won_at', '<', periodEnd(input.to, setup.timeZone, 'to'))
     .orderBy('won_at')
     .orderBy('id')
     .execute();

@@ -5,6 +5,9 @@ import { PARTNER_KINDS, PARTNER_STATUSES } from './partner.table.ts';
 // The API's view of partners, tiers and contacts, and the request bodies that change them.
 // Partners carry no money, so no amount appears here.
 
+/** The tiers' rank column is a 32-bit integer. */
+const MAX_RANK = 2_147_483_647;
+
 export const Errors = {
   400: { $ref: 'ErrorResponse#' },
   401: { $ref: 'ErrorResponse#' },
@@ -141,14 +144,17 @@ export const ListPartnersQuery = {
 };
 
 export const CreateTierBody = Type.Object(
-  { name: Type.String({ minLength: 1, maxLength: 100 }), rank: Type.Optional(Type.Integer({ minimum: 0 })) },
+  {
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    rank: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_RANK })),
+  },
   { additionalProperties: false },
 );
 
 export const UpdateTierBody = Type.Object(
   {
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
-    rank: Type.Optional(Type.Integer({ minimum: 0 })),
+    rank: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_RANK })),
   },
   { additionalProperties: false },
 );

@@ -15,8 +15,8 @@ import { isUuid } from '../db/uuid.ts';
 import { AppError } from '../errors/app-error.ts';
 import { idempotentWrite } from '../http/idempotency.ts';
 import { decodeCursor, pageFrom, pageOf } from '../http/pagination.ts';
+import { periodEnd, periodStart } from '../http/period-bounds.ts';
 import { findTenant } from '../tenants/tenant.repository.ts';
-import { zonedInstant } from './protection-window.ts';
 import type { RegistrationFilters, RegistrationScope } from './registration.repository.ts';
 import { findRegistration, listRegistrations } from './registration.repository.ts';
 import {
@@ -83,10 +83,6 @@ function prospectInput(body: Prospect) {
   };
 }
 
-const nextDay = (day: string) =>
-  new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
-const isDay = (value: string) => /^\d{4}-\d{2}-\d{2}$/.test(value);
-
 /** List filters; whole days are the tenant's calendar days. */
 async function filtersOf(deps: AppDeps, tenantId: string, query: Static<typeof ListQuery>) {
   const filters: RegistrationFilters = {
@@ -97,10 +93,8 @@ async function filtersOf(deps: AppDeps, tenantId: string, query: Static<typeof L
   };
   if (query.from || query.to) {
     const zone = (await findTenant(deps.db, tenantId))?.time_zone ?? 'UTC';
-    if (query.from)
-      filters.createdFrom = isDay(query.from) ? zonedInstant(query.from, zone) : new Date(query.from);
-    if (query.to)
-      filters.createdBefore = isDay(query.to) ? zonedInstant(nextDay(query.to), zone) : new Date(query.to);
+    if (query.from) filters.createdFrom = periodStart(query.from, zone, 'querystring.from');
+    if (query.to) filters.createdBefore = periodEnd(query.to, zone, 'querystring.to');
   }
   const after = decodeCursor(query.cursor);
   if (after && !isUuid(after.id))

@@ -4,8 +4,8 @@ import { type Static, Type } from 'typebox';
 import type { AppDeps } from '../app.ts';
 import { contactActor, requireContact, requireStaff, staffActor } from '../auth/authenticate.ts';
 import { AppError } from '../errors/app-error.ts';
+import { periodEnd, periodStart } from '../http/period-bounds.ts';
 import { findPartnerInSubtree } from '../partners/partner.repository.ts';
-import { zonedInstant } from '../registrations/protection-window.ts';
 import { findTenant } from '../tenants/tenant.repository.ts';
 import { buildStatement, type Statement } from './statement.ts';
 import { type StatementPart, statementCsv } from './statement-csv.ts';
@@ -89,10 +89,6 @@ const Query = Type.Object(
 );
 type StatementQuery = Static<typeof Query>;
 
-const isDay = (value: string) => /^\d{4}-\d{2}-\d{2}$/.test(value);
-const nextDay = (day: string) =>
-  new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
-
 function statementView(s: Statement) {
   const num = (v: bigint) => Number(v);
   const states = (x: { pending: bigint; payable: bigint; paid: bigint }) => ({
@@ -138,11 +134,11 @@ export const statementRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = asy
 
   async function period(tenantId: string, query: StatementQuery): Promise<{ from: Date; to: Date }> {
     const zone = (await findTenant(deps.db, tenantId))?.time_zone ?? 'UTC';
-    const from = isDay(query.from) ? zonedInstant(query.from, zone) : new Date(query.from);
-    const to = isDay(query.to) ? zonedInstant(nextDay(query.to), zone) : new Date(query.to);
-    if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()) || from >= to)
-      throw new AppError('validation_failed', 'from and to must be dates or instants, from before to', {
-        fields: [{ field: 'query.from', message: 'must be before to' }],
+    const from = periodStart(query.from, zone, 'querystring.from');
+    const to = periodEnd(query.to, zone, 'querystring.to');
+    if (from >= to)
+      throw new AppError('validation_failed', 'Invalid request: querystring.from must be before to', {
+        fields: [{ field: 'querystring.from', message: 'must be before to' }],
       });
     return { from, to };
   }

@@ -301,6 +301,20 @@ describe(`POST /api/v1/deal-events, GET /api/v1/deals/:id, plans and preview ove
       payload: { planId: draft.json().id, from: '2026-04-01', to: '2026-04-30' },
     });
     expect(empty.json()).toMatchObject({ deals: 0, totals: [] });
+    // Days the database cannot place in every zone: a 400 naming the bound, not a 500.
+    for (const [from, to, field] of [
+      ['0001-01-01', '2026-03-31', 'from'],
+      ['2026-03-01', '9999-12-31', 'to'],
+    ]) {
+      const res = await world.app.inject({
+        method: 'POST',
+        url: `/api/v1/programs/${program.id}/plan-preview`,
+        headers: t.as('program_manager'),
+        payload: { planId: draft.json().id, from, to },
+      });
+      expect(res.statusCode, `${from} ${to}`).toBe(400);
+      expect(res.json().error.details.fields[0].field).toBe(field);
+    }
   });
 
   it('fx rates are set by an admin and listed', async () => {

@@ -125,6 +125,14 @@ describe('contacts and tiers over the staff API', () => {
       payload: { name: 'Gold' },
     });
     expect(again.statusCode).toBe(409);
+    // The rank is a 32-bit column: a larger one is a 400, not a 500 from the database.
+    const huge = await call(owner, 'admin', {
+      method: 'POST',
+      url: '/api/v1/tiers',
+      payload: { name: 'Platinum', rank: 2_147_483_648 },
+    });
+    expect(huge.statusCode).toBe(400);
+    expect(huge.json().error.details.fields[0].field).toBe('body.rank');
     const tiers = (await call(owner, 'sales_rep', { method: 'GET', url: '/api/v1/tiers' })).json().items;
     expect(tiers.map((t: { name: string }) => t.name)).toEqual(['Gold', 'Silver', 'Bronze']);
     const renamed = await call(owner, 'admin', {

@@ -402,6 +402,18 @@ describe('registration lifecycle through the API', () => {
     const until = (await list('to=2026-06-08T03:30:00.000Z')).json().items.map((r: { id: string }) => r.id);
     expect(until).toEqual([ids[1], ids[0]]);
     expect((await list('cursor=not-a-cursor')).statusCode).toBe(400);
+    // Days and instants outside 1900-01-01..9999-12-30 (which the database cannot place in every
+    // zone) are a 400 naming the bound, not a 500.
+    for (const [query, field] of [
+      ['from=0001-01-01', 'querystring.from'],
+      ['to=9999-12-31', 'querystring.to'],
+      ['from=1899-12-31T23:59:59Z', 'querystring.from'],
+    ]) {
+      const res = await list(query!);
+      expect(res.statusCode, query).toBe(400);
+      expect(res.json().error.details.fields[0].field).toBe(field);
+    }
+    expect((await list('to=9999-12-30')).json().items).toHaveLength(5);
     expect((await list('status=pending')).statusCode).toBe(400);
   });
 });

@@ -237,6 +237,39 @@ describe(`partner statements (${mode})`, () => {
     await expectLedgerOk(db, f.tenantId);
   });
 
+  it('refuses a period that is not one, naming the bound: 400, never a 500', async () => {
+    for (const [query, field] of [
+      ['from=2026-13-45&to=2026-12-31', 'querystring.from'],
+      ['from=2026-02-30&to=2026-03-31', 'querystring.from'],
+      ['from=0001-01-01&to=2026-01-01', 'querystring.from'],
+      ['from=2026-01-01&to=9999-12-31', 'querystring.to'],
+      ['from=2026-01-01T00:00:00Z&to=%2B275760-09-13T00:00:00Z', 'querystring.to'],
+      ['from=yesterday&to=2026-01-01', 'querystring.from'],
+      ['from=2026-05-01&to=2026-04-30', 'querystring.from'],
+    ]) {
+      const res = await world.app.inject({
+        method: 'GET',
+        url: `/api/v1/partners/${partnerId}/statement?${query}`,
+        headers: f.t.as('admin'),
+      });
+      expect(res.statusCode, query).toBe(400);
+      expect(res.json().error.details.fields[0].field, query).toBe(field);
+    }
+    // The widest period taken: from 1900-01-01 to 9999-12-30, every line of the partner.
+    const all = await world.app.inject({
+      method: 'GET',
+      url: `/api/v1/partners/${partnerId}/statement?from=1900-01-01&to=9999-12-30`,
+      headers: f.t.as('admin'),
+    });
+    expect(all.statusCode, all.body).toBe(200);
+    const count = await db
+      .selectFrom('commission_lines')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('partner_id', '=', partnerId)
+      .executeTakeFirstOrThrow();
+    expect(all.json().lines).toHaveLength(Number(count.n));
+  });
+
   it('serves JSON and CSV to staff, and to a partner contact only within its subtree', async () => {
     const json = await world.app.inject({
       method: 'GET',
