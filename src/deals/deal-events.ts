@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { settleDeal } from '../commissions/settle-deal.ts';
 import type { Tx } from '../db/database.ts';
+import { withoutNul } from '../db/nul-characters.ts';
 import { type NewDomainEvent, publishEvents } from '../events/publish-event.ts';
 import type { Services } from '../services.ts';
 import { lockOrCreateDeal } from './deal.repository.ts';
@@ -94,9 +95,11 @@ async function lockDealAndStoreEvent(
 export async function recordDealEvent(
   tx: Tx,
   services: Services,
-  event: NormalizedDealEvent,
+  received: NormalizedDealEvent,
   options: RecordOptions = {},
 ): Promise<RecordResult> {
+  // A CRM's text may hold a NUL character, which PostgreSQL cannot store (the API refuses it).
+  const event = withoutNul(received);
   const locked = await lockDealAndStoreEvent(tx, event);
   if (!locked) return { outcome: 'unknown_deal', deal: null };
   const { deal, stored } = locked;

@@ -3,6 +3,7 @@ import { loadProgramPlans } from '../commissions/commission-context.ts';
 import { settleDealBatch, settlesAlone } from '../commissions/settle-deal-batch.ts';
 import type { Tx } from '../db/database.ts';
 import { jsonRows } from '../db/json-rows.ts';
+import { withoutNul } from '../db/nul-characters.ts';
 import { AppError } from '../errors/app-error.ts';
 import { type NewDomainEvent, publishEvents } from '../events/publish-event.ts';
 import type { Services } from '../services.ts';
@@ -55,9 +56,11 @@ const sourceKey = (source: string, id: string) => `${source}\u0000${id}`;
 export async function recordDealEvents(
   tx: Tx,
   services: Services,
-  events: NormalizedDealEvent[],
+  received: NormalizedDealEvent[],
   options: BatchRecordOptions = {},
 ): Promise<RecordResult[]> {
+  // As recordDealEvent: a NUL character in a CRM's text is stored as U+FFFD.
+  const events = received.map(withoutNul);
   const notifies = (event: NormalizedDealEvent) =>
     typeof options.notify === 'function' ? options.notify(event) : options.notify !== false;
   if (events.length === 0) return [];

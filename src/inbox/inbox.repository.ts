@@ -1,5 +1,6 @@
 import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
 import type { Database, Tx } from '../db/database.ts';
+import { withoutNul } from '../db/nul-characters.ts';
 import { enqueueJob } from '../jobs/enqueue.ts';
 import { processInboxEventJob } from './process-inbox-event.job.ts';
 
@@ -30,7 +31,8 @@ export async function acceptIntoInbox(tx: Tx, events: InboundEvent[]): Promise<A
         source: event.source,
         source_id: event.sourceId,
         tenant_id: event.tenantId ?? null,
-        payload: JSON.stringify(event.payload),
+        // Kept whole, but a NUL character (which jsonb cannot hold) as U+FFFD.
+        payload: JSON.stringify(withoutNul(event.payload)),
       })
       .onConflict((oc) => oc.columns(['source', 'source_id']).doNothing())
       .returning('id')

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type AddressObject, type ParsedMail, simpleParser } from 'mailparser';
+import { withoutNul } from '../db/nul-characters.ts';
 
 /** What processing needs from one raw email, parsed once. */
 export interface InboundParsed {
@@ -130,15 +131,17 @@ export async function parseInbound(raw: Buffer): Promise<InboundParsed> {
   const contentType = parsed.headers.get('content-type') as { value?: string } | string | undefined;
   return {
     from,
-    fromName: parsed.from?.value[0]?.name || null,
+    // The texts are stored (outcome, notes, registrations): a NUL character, which PostgreSQL
+    // cannot hold, becomes U+FFFD.
+    fromName: withoutNul(parsed.from?.value[0]?.name || null),
     recipients: [
       ...new Set([...addresses(parsed.to), ...addresses(parsed.cc), ...envelopeRecipients(headers)]),
     ],
-    subject: parsed.subject ?? '',
+    subject: withoutNul(parsed.subject ?? ''),
     messageId: parsed.messageId ?? null,
     replyIds: messageIdsOf(parsed.inReplyTo, parsed.references),
-    text: parsed.text ?? null,
-    html: typeof parsed.html === 'string' ? parsed.html : null,
+    text: withoutNul(parsed.text ?? null),
+    html: withoutNul(typeof parsed.html === 'string' ? parsed.html : null),
     contentType: (typeof contentType === 'string'
       ? contentType
       : (contentType?.value ?? 'text/plain')

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { DbOrTx, Tx } from '../../db/database.ts';
+import { withoutNul } from '../../db/nul-characters.ts';
 import { lockPendingEvents } from '../../inbox/inbox.repository.ts';
 import { processInboxEventJob } from '../../inbox/process-inbox-event.job.ts';
 import { assertPayload } from '../../jobs/job.ts';
@@ -57,7 +58,8 @@ export async function storeHubspotBatch(
             source: 'hubspot',
             source_id: hubspotSourceId(event),
             tenant_id: tenants.get(String(event.portalId)) ?? null,
-            payload: JSON.stringify(event),
+            // Kept whole, but a NUL character (which jsonb cannot hold) as U+FFFD.
+            payload: JSON.stringify(withoutNul(event)),
           })),
         )
         .onConflict((oc) => oc.columns(['source', 'source_id']).doNothing())

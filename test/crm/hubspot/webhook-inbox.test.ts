@@ -93,6 +93,22 @@ describe('POST /webhooks/hubspot: verified, stored whole, acknowledged', () => {
     expect(jobs).toHaveLength(3);
   });
 
+  it('stores a batch whose value holds a NUL character (jsonb cannot), the NUL as U+FFFD, with the rest of the batch', async () => {
+    const events = [
+      deal(9051, { propertyName: 'dealname', propertyValue: 'Acme\u0000 renewal' }),
+      deal(9052),
+    ];
+    const [delivery] = await world.webhooks.send(events);
+    expect(delivery?.status).toBe(200);
+    expect(JSON.parse(delivery?.body ?? '{}')).toEqual({ received: 2, duplicates: 0 });
+    const row = await world.runtime.db
+      .selectFrom('inbox')
+      .select('payload')
+      .where('source_id', '=', `62515:${events[0]?.eventId}`)
+      .executeTakeFirstOrThrow();
+    expect(row.payload).toMatchObject({ propertyName: 'dealname', propertyValue: 'Acme\ufffd renewal' });
+  });
+
   it('treats a redelivered batch, and an event repeated within a batch, as no-ops', async () => {
     const events = [deal(9101), deal(9102)];
     await world.webhooks.send(events);
