@@ -45,7 +45,7 @@ function instant(value: string, field: string): Date {
 }
 
 /** True for a 'YYYY-MM-DD' text (a day bound), whether or not it is a valid one. */
-export const namesDay = (value: string): boolean => DAY.test(value);
+const namesDay = (value: string): boolean => DAY.test(value);
 
 /** Where a period starting at `value` starts: a day's first instant in `timeZone`, or the instant. */
 export function periodStart(value: string, timeZone: string, field: string): Date {

@@ -60,10 +60,10 @@ interface FieldProblem {
   message: string;
 }
 
-/** Every problem of the input at once (the house's validation_failed shape), before any write. */
 /** The entries' and balances' columns are bigint: an amount beyond it could never be stored. */
 const MAX_AMOUNT = 9_223_372_036_854_775_807n;
 
+/** Every problem of the input at once (the house's validation_failed shape), before any write. */
 export function problemsOf(input: PostTransactionInput): FieldProblem[] {
   const problems: FieldProblem[] = [];
   const key = input.idempotencyKey;
