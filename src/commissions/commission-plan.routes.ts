@@ -185,6 +185,7 @@ export const commissionPlanRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> 
         planId: request.body.planId ?? null,
         from: request.body.from,
         to: request.body.to,
+        fieldNames: { from: 'body.from', to: 'body.to' },
       });
       return previewView(result);
     },

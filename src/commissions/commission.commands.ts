@@ -47,6 +47,7 @@ export function registerCommissionCommands(program: Command): void {
               planId: options.plan?.toLowerCase() ?? null,
               from: options.from,
               to: options.to,
+              fieldNames: { from: '--from', to: '--to' },
             }),
           );
           if (options.json) {

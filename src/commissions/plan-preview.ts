@@ -32,6 +32,8 @@ export interface PreviewInput {
   /** Local calendar days of the tenant, `to` inclusive. */
   from: string;
   to: string;
+  /** How the caller names `from` and `to` in an error (`body.from`, `--from`); default as here. */
+  fieldNames?: { from: string; to: string };
 }
 
 export interface PreviewResult {
@@ -68,8 +70,8 @@ export async function previewPlan(db: DbOrTx, input: PreviewInput): Promise<Prev
     .where('stage_category', '=', 'won')
     .where('deleted_at', 'is', null)
     .where('merged_into_crm_deal_id', 'is', null)
-    .where('won_at', '>=', periodStart(input.from, setup.timeZone, 'from'))
-    .where('won_at', '<', periodEnd(input.to, setup.timeZone, 'to'))
+    .where('won_at', '>=', periodStart(input.from, setup.timeZone, input.fieldNames?.from ?? 'from'))
+    .where('won_at', '<', periodEnd(input.to, setup.timeZone, input.fieldNames?.to ?? 'to'))
     .orderBy('won_at')
     .orderBy('id')
     .execute();

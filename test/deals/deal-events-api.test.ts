@@ -303,8 +303,8 @@ describe(`POST /api/v1/deal-events, GET /api/v1/deals/:id, plans and preview ove
     expect(empty.json()).toMatchObject({ deals: 0, totals: [] });
     // Days the database cannot place in every zone: a 400 naming the bound, not a 500.
     for (const [from, to, field] of [
-      ['0001-01-01', '2026-03-31', 'from'],
-      ['2026-03-01', '9999-12-31', 'to'],
+      ['0001-01-01', '2026-03-31', 'body.from'],
+      ['2026-03-01', '9999-12-31', 'body.to'],
     ]) {
       const res = await world.app.inject({
         method: 'POST',
