@@ -38,7 +38,7 @@ async function lockBatch(tx: Tx, ctx: SettlementContext, batchId: string, action
   if (!batch) throw new AppError('not_found', 'Payout batch not found');
   const { from, done } = TRANSITIONS[action];
   if (!from.includes(batch.status))
-    throw new AppError('invalid_transition', `A ${batch.status} payout batch cannot be ${done}`, {
+    throw new AppError('invalid_transition', `The payout batch is ${batch.status}: it cannot be ${done}`, {
       status: batch.status,
       allowed: from,
     });

@@ -109,9 +109,18 @@ describe(`payouts over the API: approve lines, run, approve, export CSV, settle 
     expect(nothing.json().error.code).toBe('not_eligible');
 
     // Export before approval is refused; program managers prepare, admins approve.
-    expect((await inject('program_manager', 'POST', `/payouts/${batch.id}/export`)).statusCode).toBe(409);
+    const unapproved = await inject('program_manager', 'POST', `/payouts/${batch.id}/export`);
+    expect(unapproved.statusCode).toBe(409);
+    expect(unapproved.json().error).toMatchObject({
+      code: 'invalid_transition',
+      message: 'The payout batch is draft: it cannot be exported',
+      details: { status: 'draft', allowed: ['approved', 'exported'] },
+    });
     expect((await inject('program_manager', 'POST', `/payouts/${batch.id}/approve`)).statusCode).toBe(403);
     expect((await inject('admin', 'POST', `/payouts/${batch.id}/approve`)).json().status).toBe('approved');
+    expect((await inject('admin', 'POST', `/payouts/${batch.id}/approve`)).json().error.message).toBe(
+      'The payout batch is approved: it cannot be approved',
+    );
 
     const csv = await inject('program_manager', 'POST', `/payouts/${batch.id}/export`);
     expect(csv.headers['content-type']).toContain('text/csv');
