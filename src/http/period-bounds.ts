@@ -44,15 +44,17 @@ function instant(value: string, field: string): Date {
   return new Date(ms);
 }
 
-/** True for a 'YYYY-MM-DD' text (a day bound), whether or not it is a valid one. */
-const namesDay = (value: string): boolean => DAY.test(value);
+/** A day bound's instant: the start of the day `days` after it in `timeZone`; an instant as given. */
+function bound(value: string, timeZone: string, field: string, days: number): Date {
+  if (!DAY.test(value)) return instant(value, field);
+  const ms = dayMs(value);
+  if (ms === undefined) refuse(field);
+  return zonedInstant(isoDay(ms + days * 86_400_000), timeZone);
+}
 
 /** Where a period starting at `value` starts: a day's first instant in `timeZone`, or the instant. */
 export function periodStart(value: string, timeZone: string, field: string): Date {
-  if (!namesDay(value)) return instant(value, field);
-  const ms = dayMs(value);
-  if (ms === undefined) refuse(field);
-  return zonedInstant(value, timeZone);
+  return bound(value, timeZone, field, 0);
 }
 
 /**
@@ -60,8 +62,5 @@ export function periodStart(value: string, timeZone: string, field: string): Dat
  * counts whole), or the instant itself.
  */
 export function periodEnd(value: string, timeZone: string, field: string): Date {
-  if (!namesDay(value)) return instant(value, field);
-  const ms = dayMs(value);
-  if (ms === undefined) refuse(field);
-  return zonedInstant(isoDay(ms + 86_400_000), timeZone);
+  return bound(value, timeZone, field, 1);
 }
