@@ -62,6 +62,26 @@ interface FieldProblem {
 
 /** The entries' and balances' columns are bigint: an amount beyond it could never be stored. */
 const MAX_AMOUNT = 9_223_372_036_854_775_807n;
+const MIN_BALANCE = -MAX_AMOUNT - 1n;
+
+/**
+ * The refusal of postings that would take an account's balance outside bigint, the balance
+ * column's type: a clear 422 instead of the database's "out of range" (a 500), nothing written.
+ * The account is named when known (postTransaction computes balances itself; postTransactions
+ * learns of it from the database, which does not say which account).
+ */
+export function balanceOverflow(keys: string[], account?: { id: string; account_key: string }): AppError {
+  const which = account ? `ledger account ${account.account_key}'s balance` : 'a ledger balance';
+  const what =
+    keys.length === 1
+      ? `Ledger transaction "${keys[0]}"`
+      : `One of ${keys.length} ledger transactions (${keys.slice(0, 3).join(', ')}${keys.length > 3 ? ', …' : ''})`;
+  return new AppError(
+    'unprocessable',
+    `${what} would take ${which} beyond ${MAX_AMOUNT} minor units, the most a balance holds`,
+    { idempotencyKeys: keys, ...(account ? { accountId: account.id } : {}) },
+  );
+}
 
 /** Every problem of the input at once (the house's validation_failed shape), before any write. */
 export function problemsOf(input: PostTransactionInput): FieldProblem[] {
@@ -214,6 +234,8 @@ export async function postTransaction(tx: Tx, input: PostTransactionInput): Prom
     const state = next.get(account.id) ?? { balance: account.balance, version: account.version };
     state.balance += line.amount;
     state.version += 1n;
+    if (state.balance > MAX_AMOUNT || state.balance < MIN_BALANCE)
+      throw balanceOverflow([input.idempotencyKey], account);
     next.set(account.id, state);
     return sql`(${account.id}::uuid, ${line.amount}::bigint, ${line.currency}, ${state.balance}::bigint, ${state.version}::bigint)`;
   });

@@ -4,6 +4,7 @@ import { jsonRows } from '../db/json-rows.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { LedgerTransactionRow } from './ledger.table.ts';
 import {
+  balanceOverflow,
   canonicalJson,
   contentHash,
   findLineAccounts,
@@ -165,7 +166,7 @@ async function writeEntries(
       entries.currency.push(line.currency);
     }
   }
-  const { rows } = await sql<{ written: number }>`
+  const written = sql<{ written: number }>`
     with v as materialized (
       select * from unnest(
         ${entries.transaction}::uuid[], ${entries.recordedAt}::timestamptz[], ${entries.account}::uuid[],
@@ -202,7 +203,13 @@ async function writeEntries(
       order by n
       returning 1
     )
-    select count(*)::int as written from written`.execute(tx);
+    select count(*)::int as written from written`;
+  const { rows } = await written.execute(tx).catch((error: unknown) => {
+    // numeric_value_out_of_range: only a balance can overflow here (amounts fit, checked before).
+    if ((error as { code?: string }).code === '22003')
+      throw balanceOverflow(fresh.map((i) => inputs[i]!.idempotencyKey));
+    throw error;
+  });
   // Every entry's account was found above and accounts are never deleted: a shortfall is a bug.
   if (rows[0]?.written !== entries.account.length)
     throw new Error(`postTransactions wrote ${rows[0]?.written} of ${entries.account.length} entries`);

@@ -16,6 +16,7 @@ import {
   makeLedgerFixture,
 } from '../factories/ledger.factory.ts';
 import { makePartner } from '../factories/partner.factory.ts';
+import { makeProgram } from '../factories/program.factory.ts';
 import { createTestDatabase, type TestDatabase, usingPostgres } from '../helpers/test-database.ts';
 
 const mode = usingPostgres ? 'PostgreSQL' : 'PGlite';
@@ -294,5 +295,67 @@ describe(`postTransaction (${mode})`, () => {
       .where('idempotency_key', '=', 'currency:mismatch')
       .execute();
     expect(written).toEqual([]);
+  });
+
+  it('refuses a posting that would take a balance outside bigint, naming the account; its limits themselves post', async () => {
+    const max = 9_223_372_036_854_775_807n;
+    // Its own program and partners, so the fixture's expense shards stay far from the limit.
+    const program = await makeProgram(db, f.tenant.id);
+    const [payee, other] = [await makePartner(db, f.tenant.id), await makePartner(db, f.tenant.id)];
+    await post({
+      tenantId: f.tenant.id,
+      idempotencyKey: 'limit:max',
+      kind: 'accrual',
+      cause: {},
+      occurredAt: at,
+      lines: accrualLines(program.id, 'USD', [[payee!.id, max]]),
+    });
+    const shard = await db
+      .selectFrom('ledger_accounts')
+      .selectAll()
+      .where('tenant_id', '=', f.tenant.id)
+      .where('program_id', '=', program.id)
+      .where('balance', '=', -max)
+      .executeTakeFirstOrThrow();
+    const move = (key: string, amount: bigint, to = other!.id): PostTransactionInput => ({
+      tenantId: f.tenant.id,
+      idempotencyKey: key,
+      kind: 'adjustment',
+      cause: {},
+      occurredAt: at,
+      lines: [
+        { account: { accountId: shard.id, currency: 'USD' }, amount: -amount },
+        { account: { kind: 'partner_pending', partnerId: to, currency: 'USD' }, amount },
+      ],
+    });
+    await post(move('limit:min', 1n));
+    const before = await ledgerCounts(db, f.tenant.id);
+    const below = (await post(move('limit:below', 1n)).catch((e: unknown) => e)) as AppError;
+    expect(below).toBeInstanceOf(AppError);
+    expect(below.status).toBe(422);
+    expect(below.message).toBe(
+      `Ledger transaction "limit:below" would take ledger account ${shard.account_key}'s balance beyond 9223372036854775807 minor units, the most a balance holds`,
+    );
+    expect(below.details).toEqual({ idempotencyKeys: ['limit:below'], accountId: shard.id });
+    const above = (await post({
+      ...move('limit:above', 0n),
+      lines: [
+        { account: { kind: 'partner_pending', partnerId: payee!.id, currency: 'USD' }, amount: 1n },
+        { account: { kind: 'partner_pending', partnerId: other!.id, currency: 'USD' }, amount: -1n },
+      ],
+    }).catch((e: unknown) => e)) as AppError;
+    expect(above.status).toBe(422);
+    const [payeeAccount] = await partnerAccounts(db, f.tenant.id, payee!.id);
+    expect(above.message).toBe(
+      `Ledger transaction "limit:above" would take ledger account ${payeeAccount!.account_key}'s balance beyond 9223372036854775807 minor units, the most a balance holds`,
+    );
+    expect(await ledgerCounts(db, f.tenant.id)).toEqual(before);
+    const after = await db
+      .selectFrom('ledger_accounts')
+      .select('balance')
+      .where('id', '=', shard.id)
+      .executeTakeFirstOrThrow();
+    expect(after.balance).toBe(-max - 1n);
+    expect(await pending(payee!.id)).toBe(max);
   });
 });

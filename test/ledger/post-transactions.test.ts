@@ -17,6 +17,8 @@ import {
   ledgerCounts,
   makeLedgerFixture,
 } from '../factories/ledger.factory.ts';
+import { makePartner } from '../factories/partner.factory.ts';
+import { makeProgram } from '../factories/program.factory.ts';
 import { createTestDatabase, type TestDatabase, usingPostgres } from '../helpers/test-database.ts';
 
 const mode = usingPostgres ? 'PostgreSQL' : 'PGlite';
@@ -174,5 +176,33 @@ describe(`postTransactions (${mode})`, () => {
       recordedAt.toISOString(),
       recordedAt.toISOString(),
     ]);
+  });
+
+  it('refuses a batch that would take a balance beyond 2^63 - 1 with a 422, writing nothing; exactly 2^63 - 1 posts', async () => {
+    const max = 9_223_372_036_854_775_807n;
+    // Its own program and partner: the program's expense shards and the fixture's partners stay usable.
+    const program = await makeProgram(db, f.tenant.id);
+    const partner = await makePartner(db, f.tenant.id);
+    const big = (key: string, amount: bigint): PostTransactionInput => ({
+      ...accrual(key, []),
+      lines: accrualLines(program.id, 'USD', [[partner.id, amount]]),
+    });
+    await postAll([big('huge:1', max - 10n)]);
+    const before = await ledgerCounts(db, f.tenant.id);
+    const error = (await postAll([accrual('huge:other', [[a, 5n]]), big('huge:2', 11n)]).catch(
+      (e: unknown) => e,
+    )) as AppError;
+    expect(error).toBeInstanceOf(AppError);
+    expect(error.status).toBe(422);
+    expect(error.message).toBe(
+      'One of 2 ledger transactions (huge:other, huge:2) would take a ledger balance beyond 9223372036854775807 minor units, the most a balance holds',
+    );
+    expect(await ledgerCounts(db, f.tenant.id)).toEqual(before);
+    const balance = () =>
+      accountBalance(db, f.tenant.id, { kind: 'partner_pending', partnerId: partner.id, currency: 'USD' });
+    expect(await balance()).toBe(max - 10n);
+    await postAll([big('huge:3', 10n)]);
+    expect(await balance()).toBe(max);
+    expect((await verifyLedger(db, { tenantId: f.tenant.id })).ok).toBe(true);
   });
 });
