@@ -14,7 +14,7 @@ import { type BenchContext, median, round, settleAfterBulkLoad } from './lib.ts'
 
 const RUNS = 3;
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 8);
-const POSTINGS_PER_RUN = 4_000;
+const POSTINGS_PER_RUN = Number(process.env.BENCH_POSTINGS ?? 4_000);
 /** 1,002 partners in 334 chains lead → agency → seller; deals are credited to sellers. */
 const PARTNERS = 1_002;
 const GOAL_POSTINGS_PER_SEC = 3_000;
