@@ -1,6 +1,6 @@
 import type { Db, Tx } from '../db/database.ts';
 import type { NormalizedDealEvent } from '../deals/deal-event.ts';
-import { recordDealEvents } from '../deals/record-deal-events.ts';
+import { outcomeText, recordDealEventsIsolated } from '../deals/record-deal-events-isolated.ts';
 import type { Services } from '../services.ts';
 import { decimalToMinor, toDay } from './crm-amount.ts';
 import type { CrmConnector, CrmDeal, CrmKind, CrmResult, ModifiedDealsPage } from './crm-connector.ts';
@@ -161,11 +161,12 @@ async function walk(
     // One transaction per page: a crash loses at most a page, which the next run reads again.
     await db.transaction().execute(async (tx) => {
       const known = await knownDeals(tx, connector.kind, tenantId, page.value.deals);
-      const results = await recordDealEvents(tx, services, events, {
+      // Isolated: a deal the engine refuses is reported with its reason, and the walk goes on.
+      const results = await recordDealEventsIsolated(tx, services, events, {
         notify: (event) => mode === 'reconcile' && known.has(event.crmDealId),
       });
-      for (const result of results)
-        report.outcomes[result.outcome] = (report.outcomes[result.outcome] ?? 0) + 1;
+      for (const outcome of results.map(outcomeText))
+        report.outcomes[outcome] = (report.outcomes[outcome] ?? 0) + 1;
     });
     for (const deal of page.value.deals) {
       if (!report.newestModifiedAt || deal.modifiedAt > report.newestModifiedAt)

@@ -1,8 +1,9 @@
 import type { Tx } from '../../db/database.ts';
+import { unlessRefused } from '../../db/savepoint.ts';
 import { findDealByCrmId } from '../../deals/deal.repository.ts';
 import type { NormalizedDealEvent } from '../../deals/deal-event.ts';
 import { recordDealEvent } from '../../deals/deal-events.ts';
-import { recordDealEvents } from '../../deals/record-deal-events.ts';
+import { outcomeText, recordDealEventsIsolated, refused } from '../../deals/record-deal-events-isolated.ts';
 import { markProcessedWith } from '../../inbox/inbox.repository.ts';
 import type { InboxRow } from '../../inbox/inbox.table.ts';
 import type { InboxProcessor, InboxProcessorContext } from '../../inbox/inbox-processors.ts';
@@ -354,15 +355,26 @@ async function applyEvents(scope: Scope, rows: InboxRow[]): Promise<Map<bigint, 
       else outcomes.set(item.row.id, skipped ?? 'ignored: unreadable value');
     }
   }
-  const results = await recordDealEvents(
+  const results = await recordDealEventsIsolated(
     scope.tx,
     scope.ctx.services,
     batch.map((b) => b.event),
+    { log: scope.ctx.log },
   );
   batch.forEach((b, i) => {
-    outcomes.set(b.row.id, results[i]!.outcome);
+    outcomes.set(b.row.id, outcomeText(results[i]!));
   });
-  for (const item of oneByOne) outcomes.set(item.row.id, await applyEvent(scope, item.event));
+  for (const item of oneByOne) {
+    const applied = await unlessRefused(scope.tx, () => applyEvent(scope, item.event));
+    outcomes.set(
+      item.row.id,
+      'value' in applied
+        ? applied.value
+        : outcomeText(
+            refused(applied.refusal, scope.ctx.log, { tenantId: scope.tenantId, inboxId: item.row.id }),
+          ),
+    );
+  }
   return outcomes;
 }
 

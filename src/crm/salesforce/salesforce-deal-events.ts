@@ -1,8 +1,9 @@
 import type { Tx } from '../../db/database.ts';
+import { unlessRefused } from '../../db/savepoint.ts';
 import { findDealByCrmId } from '../../deals/deal.repository.ts';
 import type { DealChanges, NormalizedDealEvent } from '../../deals/deal-event.ts';
 import { recordDealEvent } from '../../deals/deal-events.ts';
-import { recordDealEvents } from '../../deals/record-deal-events.ts';
+import { outcomeText, recordDealEventsIsolated, refused } from '../../deals/record-deal-events-isolated.ts';
 import { lockPendingEvents, markProcessedWith } from '../../inbox/inbox.repository.ts';
 import type { InboxRow } from '../../inbox/inbox.table.ts';
 import type { InboxProcessor, InboxProcessorContext } from '../../inbox/inbox-processors.ts';
@@ -258,15 +259,23 @@ async function applyEvents(scopeOf: () => Scope, rows: InboxRow[]): Promise<Map<
       else batch.push({ slot, event: updateEvent(baseOf(e.scope, change), changes) });
     }
   }
-  const results = await recordDealEvents(
+  const { ctx } = events[0]!.scope;
+  const results = await recordDealEventsIsolated(
     tx,
-    events[0]!.scope.ctx.services,
+    ctx.services,
     batch.map((b) => b.event),
+    { log: ctx.log },
   );
   batch.forEach(({ slot }, i) => {
-    slot.outcomes[slot.at] = results[i]!.outcome;
+    slot.outcomes[slot.at] = outcomeText(results[i]!);
   });
-  for (const { slot, scope, change } of oneByOne) slot.outcomes[slot.at] = await applyChange(scope, change);
+  for (const { slot, scope, change } of oneByOne) {
+    const applied = await unlessRefused(tx, () => applyChange(scope, change));
+    slot.outcomes[slot.at] =
+      'value' in applied
+        ? applied.value
+        : outcomeText(refused(applied.refusal, ctx.log, { tenantId, crmDealId: change.dealId }));
+  }
 
   const outcomes = new Map<bigint, string>();
   for (const e of events) {

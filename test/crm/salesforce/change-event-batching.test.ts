@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reconcileDealsSince } from '../../../src/crm/crm-reconcile.ts';
 import {
   type SalesforceInboxPayload,
   salesforceSourceId,
@@ -120,5 +121,92 @@ describe(`Salesforce change event bursts are recorded in batches (${mode})`, () 
       return by !== undefined && recordOfId.get(by) !== recordOf(r);
     });
     expect(byOther.length).toBeGreaterThan(0);
+  });
+
+  it('keeps a change the engine refuses with its reason, recording the others of the burst and later ones', async () => {
+    // 10^10 dollars at a rate of 100,000,000: 10^20 minor units, beyond a 64-bit ledger line.
+    const db = world.runtime.db;
+    const absurd = await makeRevenueShareProgram(db, t.tenant.id, { rate: '100000000' });
+    const usual = await makeRevenueShareProgram(db, t.tenant.id);
+    const huge = userOpportunity(t.org, { Amount: 10_000_000_000 });
+    const fine = [userOpportunity(t.org, { Amount: 300 }), userOpportunity(t.org, { Amount: 400 })];
+    await storeNewEvents();
+    await world.drained();
+    await db.transaction().execute(async (tx) => {
+      for (const [crmIds, of] of [
+        [[huge], absurd],
+        [fine, usual],
+      ] as const) {
+        const deals = await tx
+          .updateTable('deals')
+          .set({ program_id: of.program.id })
+          .where('tenant_id', '=', t.tenant.id)
+          .where('crm_deal_id', 'in', crmIds)
+          .returningAll()
+          .execute();
+        for (const deal of deals) await setAttributions(tx, deal, [{ partnerId: of.partner.id }]);
+      }
+    });
+    const outcomes = async (events: ChangeEvent[]) => {
+      const rows = await db
+        .selectFrom('inbox')
+        .select(['source_id', 'outcome'])
+        .where(
+          'source_id',
+          'in',
+          events.map((e) => salesforceSourceId(t.org.orgId, CHANNEL, e.data)),
+        )
+        .execute();
+      return new Map(rows.map((r) => [r.source_id, r.outcome?.replace(/ \(with \d+\)$/, '')]));
+    };
+    const outcomeOf = (found: Map<string, string | undefined>, event: ChangeEvent) =>
+      found.get(salesforceSourceId(t.org.orgId, CHANNEL, event.data));
+
+    t.org.userUpdate('Opportunity', fine[0]!, { StageName: 'Closed Won' });
+    t.org.userUpdate('Opportunity', huge, { StageName: 'Closed Won' });
+    t.org.userUpdate('Opportunity', fine[1]!, { StageName: 'Closed Won' });
+    const burst = await storeNewEvents();
+    await world.drained();
+    const found = await outcomes(burst);
+    expect(outcomeOf(found, burst[0]!)).toBe('applied');
+    expect(outcomeOf(found, burst[1]!)).toMatch(
+      /^refused: Invalid ledger transactions?: .*must fit a 64-bit integer/,
+    );
+    expect(outcomeOf(found, burst[2]!)).toBe('applied');
+    expect((await world.deal(huge))?.stage_category).toBe('open');
+    for (const id of fine) expect((await world.deal(id))?.stage_category).toBe('won');
+
+    // A reconcile meanwhile reports the refusal with its reason and records the rest.
+    const since = new Date(Date.now() - 3_600_000);
+    const refusedWalk = await reconcileDealsSince(db, world.runtime.services, t.tenant.id, since);
+    if (!refusedWalk.ok) throw new Error(refusedWalk.error.message);
+    const refusals = Object.keys(refusedWalk.value.outcomes).filter((o) => o.startsWith('refused: '));
+    expect(refusals).toHaveLength(1);
+    expect(refusedWalk.value.outcomes[refusals[0]!]).toBe(1);
+
+    // Later: the amount corrected in Salesforce (recorded; the deal is still open here), another
+    // deal goes on as usual, and the next reconcile brings the win.
+    t.org.userUpdate('Opportunity', huge, { Amount: 12 });
+    t.org.userUpdate('Opportunity', fine[0]!, { Amount: 350 });
+    const later = await storeNewEvents();
+    await world.drained();
+    const after = await outcomes(later);
+    for (const event of later) expect(outcomeOf(after, event)).toBe('applied');
+    expect((await world.deal(huge))?.stage_category).toBe('open');
+    const walk = await reconcileDealsSince(db, world.runtime.services, t.tenant.id, since);
+    if (!walk.ok) throw new Error(walk.error.message);
+    expect(Object.keys(walk.value.outcomes).some((o) => o.startsWith('refused'))).toBe(false);
+    expect((await world.deal(huge))?.stage_category).toBe('won');
+    const lines = await db
+      .selectFrom('commission_lines')
+      .innerJoin('deals', 'deals.id', 'commission_lines.deal_id')
+      .select(['deals.crm_deal_id', 'commission_lines.amount'])
+      .where('deals.crm_deal_id', 'in', [huge, ...fine])
+      .execute();
+    const owed = (id: string) => lines.filter((l) => l.crm_deal_id === id).reduce((s, l) => s + l.amount, 0n);
+    expect(owed(huge)).toBe(1_200n * 100_000_000n);
+    expect(owed(fine[0]!)).toBe(3_500n);
+    expect(owed(fine[1]!)).toBe(4_000n);
+    expect((await verifyLedger(db, { tenantId: t.tenant.id })).ok).toBe(true);
   });
 });
