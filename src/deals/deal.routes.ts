@@ -23,8 +23,8 @@ import {
   IdParams,
 } from './deal.schemas.ts';
 import type { NormalizedDealEvent } from './deal-event.ts';
-import { recordDealEvent } from './deal-events.ts';
-import { recordDealEvents } from './record-deal-events.ts';
+import { type RecordResult, recordDealEvent } from './deal-events.ts';
+import { type IsolatedResult, recordDealEventsIsolated } from './record-deal-events-isolated.ts';
 
 const Errors = {
   400: { $ref: 'ErrorResponse#' },
@@ -196,7 +196,8 @@ export const dealRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
         summary: 'Record up to 100 normalized deal events in one transaction and settle their commissions',
         description:
           'All or nothing, in one transaction: the outcomes, deals and commission lines are those of one ' +
-          'call per event in the order given; any error rolls the whole batch back. A deal not seen ' +
+          'call per event in the order given; any error rolls the whole batch back, and an event the ' +
+          'engine refuses is named in the error (body.events.<n>) with the reason. A deal not seen ' +
           'before is created without a program, as by a single call without programId.',
         body: DealEventBatchBody,
         response: { 200: BatchAnswer, ...Errors },
@@ -206,7 +207,7 @@ export const dealRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
       const { tenantId } = staffActor(request);
       const events = request.body.events.map((body) => normalizedEventOf(tenantId, body));
       const { status, body: answer } = await idempotentWrite(deps.db, request, tenantId, async (tx) => {
-        const results = await recordDealEvents(tx, deps.services, events);
+        const results = refusedOrResults(await recordDealEventsIsolated(tx, deps.services, events));
         const applied = results.flatMap((result, i) =>
           result.outcome === 'applied' && result.deal
             ? [
@@ -273,3 +274,24 @@ export const dealRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
     },
   );
 };
+
+/**
+ * A batch is all or nothing: when the engine refuses some of its events, the answer names each
+ * (its place in body.events, and the reason) with the first refusal's code, and the batch's
+ * transaction rolls back.
+ */
+function refusedOrResults(results: IsolatedResult[]): RecordResult[] {
+  const refused = results.flatMap((result, index) =>
+    result.outcome === 'refused' ? [{ index, result }] : [],
+  );
+  if (refused.length === 0) return results as RecordResult[];
+  const fields = refused.map(({ index, result }) => ({
+    field: `body.events.${index}`,
+    message: result.refusal.message,
+  }));
+  throw new AppError(
+    refused[0]!.result.refusal.code,
+    `Nothing was recorded: ${fields.map((f) => `${f.field} was refused: ${f.message}`).join('; ')}`,
+    { fields },
+  );
+}

@@ -460,5 +460,71 @@ describe(`POST /api/v1/deal-events, GET /api/v1/deals/:id, plans and preview ove
         .executeTakeFirstOrThrow();
       expect(after.n).toBe(before.n);
     });
+
+    it('names each event the engine refuses (a commission beyond 2^63 - 1), storing nothing of the batch', async () => {
+      // A program paying 100,000,000 times the deal: 10^12 minor units owe 10^20, beyond 2^63 - 1.
+      const absurd = await makeProgram(db, t.tenant.id);
+      const plan = await world.app.inject({
+        method: 'POST',
+        url: `/api/v1/programs/${absurd.id}/commission-plans`,
+        headers: t.as('admin'),
+        payload: { name: 'Absurd', attach: true },
+      });
+      const rule = await world.app.inject({
+        method: 'POST',
+        url: `/api/v1/commission-plans/${plan.json().id}/rules`,
+        headers: t.as('admin'),
+        payload: {
+          ruleKey: 'share',
+          type: 'revenue_share',
+          config: { rate: '100000000' },
+          effectiveFrom: '2026-01-01T00:00:00Z',
+          status: 'active',
+        },
+      });
+      expect(rule.statusCode).toBe(201);
+      await openDeal('batch-5');
+      for (const crmDealId of ['absurd-1', 'absurd-2']) {
+        const res = await post({
+          sourceEventId: `open-${crmDealId}`,
+          crmDealId,
+          occurredAt: '2026-03-01T10:00:00Z',
+          type: 'deal.stage_changed',
+          changes: { stage: { id: 'open', category: 'open' } },
+          programId: absurd.id,
+          attributions: [{ partnerId: child.id }],
+        });
+        expect(res.json().outcome).toBe('applied');
+      }
+      const count = async () =>
+        (
+          await db
+            .selectFrom('deal_events')
+            .select((eb) => eb.fn.countAll<string>().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n;
+      const before = await count();
+      const res = await batch([
+        won('batch-5', '100000'),
+        won('absurd-1', '1000000000000'),
+        won('absurd-2', '1000'),
+        // Its amount raised after the win, in the same batch: recorded after the others, alone.
+        { ...won('absurd-2', '1000000000000'), occurredAt: '2026-03-02T11:00:00Z' },
+      ]);
+      expect(res.statusCode).toBe(400);
+      const error = res.json().error;
+      expect(error.code).toBe('validation_failed');
+      expect(error.details.fields.map((f: { field: string }) => f.field)).toEqual([
+        'body.events.1',
+        'body.events.3',
+      ]);
+      expect(error.message).toMatch(
+        /^Nothing was recorded: body\.events\.1 was refused: Invalid ledger transactions?: .*must fit a 64-bit integer of minor units.*; body\.events\.3 was refused: /,
+      );
+      expect(await count()).toBe(before);
+      // Without them, the same batch records.
+      const ok = await batch([won('batch-5', '100000'), won('absurd-2', '1000')]);
+      expect(ok.json().results.map((r: { outcome: string }) => r.outcome)).toEqual(['applied', 'applied']);
+    });
   });
 });
