@@ -1,6 +1,8 @@
+import { sql } from 'kysely';
 import { systemClock } from '../clock.ts';
 import { settleDeal } from '../commissions/settle-deal.ts';
 import type { DbOrTx, Tx } from '../db/database.ts';
+import { byCodeUnits } from '../db/lock-order.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { Services } from '../services.ts';
 import type { DealAttributionRow, DealRow, DealSource } from './deal.table.ts';
@@ -56,6 +58,30 @@ export async function lockOrCreateDeal(
     .returningAll()
     .executeTakeFirst();
   return inserted ?? lockOrCreateDeal(tx, tenantId, source, crmDealId, false);
+}
+
+/**
+ * Creates the deals that do not exist yet in one statement, in (source, CRM id) order: every
+ * transaction creating several deals does it in this order, so two creating the same ones queue on
+ * the first instead of deadlocking. A deal created meanwhile by another transaction is skipped
+ * once that transaction commits. Locks no existing deal.
+ */
+export async function createDeals(
+  tx: Tx,
+  tenantId: string,
+  deals: readonly { source: DealSource; crmDealId: string }[],
+): Promise<void> {
+  const ordered = [...new Map(deals.map((d) => [`${d.source}\u0000${d.crmDealId}`, d])).entries()]
+    .sort(([a], [b]) => byCodeUnits(a, b))
+    .map(([, deal]) => deal);
+  if (ordered.length === 0) return;
+  await sql`
+    insert into deals (tenant_id, source, crm_deal_id)
+    select ${tenantId}::uuid, v.source, v.crm_deal_id
+    from unnest(${ordered.map((d) => d.source)}::text[], ${ordered.map((d) => d.crmDealId)}::text[])
+      with ordinality as v(source, crm_deal_id, n)
+    order by v.n
+    on conflict (tenant_id, source, crm_deal_id) do nothing`.execute(tx);
 }
 
 export function dealAttributions(

@@ -7,6 +7,7 @@ import { withoutNul } from '../db/nul-characters.ts';
 import { AppError } from '../errors/app-error.ts';
 import { type NewDomainEvent, publishEvents } from '../events/publish-event.ts';
 import type { Services } from '../services.ts';
+import { createDeals } from './deal.repository.ts';
 import type { DealRow } from './deal.table.ts';
 import type { NormalizedDealEvent } from './deal-event.ts';
 import {
@@ -70,7 +71,7 @@ export async function recordDealEvents(
   const results: RecordResult[] = new Array(events.length);
 
   const deals = await lockDeals(tx, tenantId, events);
-  await createDeals(
+  await createDealsOf(
     tx,
     tenantId,
     events.filter((e) => !deals.has(sourceKey(e.source, e.crmDealId))),
@@ -199,31 +200,22 @@ async function lockDeals(tx: Tx, tenantId: string, events: NormalizedDealEvent[]
 }
 
 /**
- * Creates the unknown deals of these events in one statement, in (source, CRM id) order: every
- * batch creates its new deals in the same order, so two batches naming the same ones queue on the
- * first instead of deadlocking. recordDealEvent then finds them. Only the deals whose first event
- * here would create them (not a removal: of a deal never seen it creates nothing and is
- * `unknown_deal`, one by one as in a batch). A deal created meanwhile by another transaction is
- * skipped once that transaction commits.
+ * Creates the unknown deals of these events (createDeals: one statement, in (source, CRM id)
+ * order, so two batches naming the same new deals queue instead of deadlocking); recordDealEvent
+ * then finds them. Only the deals whose first event here would create them (not a removal: of a
+ * deal never seen it creates nothing and is `unknown_deal`, one by one as in a batch).
  */
-async function createDeals(tx: Tx, tenantId: string, events: NormalizedDealEvent[]) {
+async function createDealsOf(tx: Tx, tenantId: string, events: NormalizedDealEvent[]) {
   const first = new Map<string, NormalizedDealEvent>();
   for (const event of events) {
     const key = sourceKey(event.source, event.crmDealId);
     if (!first.has(key)) first.set(key, event);
   }
-  const keys = [...first.entries()]
-    .filter(([, event]) => !isRemoval(event))
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([, event]) => event);
-  if (keys.length === 0) return;
-  await sql`
-    insert into deals (tenant_id, source, crm_deal_id)
-    select ${tenantId}::uuid, v.source, v.crm_deal_id
-    from unnest(${keys.map((e) => e.source)}::text[], ${keys.map((e) => e.crmDealId)}::text[])
-      with ordinality as v(source, crm_deal_id, n)
-    order by v.n
-    on conflict (tenant_id, source, crm_deal_id) do nothing`.execute(tx);
+  await createDeals(
+    tx,
+    tenantId,
+    [...first.values()].filter((event) => !isRemoval(event)),
+  );
 }
 
 /** The events stored as applied (deduplicated on their source id): the new rows' ids by source and id. */

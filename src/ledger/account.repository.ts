@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import type { DbOrTx, Tx } from '../db/database.ts';
+import { byCodeUnits } from '../db/lock-order.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { AccountKind, LedgerAccountRow } from './ledger.table.ts';
 
@@ -95,7 +96,7 @@ export async function ensureAccounts(tx: Tx, tenantId: string, specs: AccountSpe
   if (specs.length === 0) return new Set();
   const unique = new Map(specs.map((spec) => [accountKey(spec), spec]));
   const rows = [...unique.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .sort(([a], [b]) => byCodeUnits(a, b))
     .map(([key, spec]) => ({
       tenant_id: tenantId,
       kind: spec.kind,
