@@ -78,7 +78,7 @@ export function balanceOverflow(keys: string[], account?: { id: string; account_
       : `One of ${keys.length} ledger transactions (${keys.slice(0, 3).join(', ')}${keys.length > 3 ? ', …' : ''})`;
   return new AppError(
     'unprocessable',
-    `${what} would take ${which} beyond ${MAX_AMOUNT} minor units, the most a balance holds`,
+    `${what} would take ${which} outside what a balance holds (${MIN_BALANCE} to ${MAX_AMOUNT} minor units)`,
     { idempotencyKeys: keys, ...(account ? { accountId: account.id } : {}) },
   );
 }

@@ -334,7 +334,7 @@ describe(`postTransaction (${mode})`, () => {
     expect(below).toBeInstanceOf(AppError);
     expect(below.status).toBe(422);
     expect(below.message).toBe(
-      `Ledger transaction "limit:below" would take ledger account ${shard.account_key}'s balance beyond 9223372036854775807 minor units, the most a balance holds`,
+      `Ledger transaction "limit:below" would take ledger account ${shard.account_key}'s balance outside what a balance holds (-9223372036854775808 to 9223372036854775807 minor units)`,
     );
     expect(below.details).toEqual({ idempotencyKeys: ['limit:below'], accountId: shard.id });
     const above = (await post({
@@ -347,7 +347,7 @@ describe(`postTransaction (${mode})`, () => {
     expect(above.status).toBe(422);
     const [payeeAccount] = await partnerAccounts(db, f.tenant.id, payee!.id);
     expect(above.message).toBe(
-      `Ledger transaction "limit:above" would take ledger account ${payeeAccount!.account_key}'s balance beyond 9223372036854775807 minor units, the most a balance holds`,
+      `Ledger transaction "limit:above" would take ledger account ${payeeAccount!.account_key}'s balance outside what a balance holds (-9223372036854775808 to 9223372036854775807 minor units)`,
     );
     expect(await ledgerCounts(db, f.tenant.id)).toEqual(before);
     const after = await db

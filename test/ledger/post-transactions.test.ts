@@ -195,7 +195,7 @@ describe(`postTransactions (${mode})`, () => {
     expect(error).toBeInstanceOf(AppError);
     expect(error.status).toBe(422);
     expect(error.message).toBe(
-      'One of 2 ledger transactions (huge:other, huge:2) would take a ledger balance beyond 9223372036854775807 minor units, the most a balance holds',
+      'One of 2 ledger transactions (huge:other, huge:2) would take a ledger balance outside what a balance holds (-9223372036854775808 to 9223372036854775807 minor units)',
     );
     expect(await ledgerCounts(db, f.tenant.id)).toEqual(before);
     const balance = () =>
