@@ -363,19 +363,29 @@ describe(`POST /api/v1/deal-events, GET /api/v1/deals/:id, plans and preview ove
         headers: { ...t.as('admin'), ...headers },
         payload: { events },
       });
-    /** A deal in the program credited to the child partner, through the single endpoint. */
-    const openDeal = async (crmDealId: string) => {
+    /** A deal in the program (by default, the plan's) credited to the child partner, through the single endpoint. */
+    const openDeal = async (crmDealId: string, programId = program.id) => {
       const res = await post({
         sourceEventId: `open-${crmDealId}`,
         crmDealId,
         occurredAt: '2026-03-01T10:00:00Z',
         type: 'deal.stage_changed',
         changes: { stage: { id: 'open', category: 'open' } },
-        programId: program.id,
+        programId,
         attributions: [{ partnerId: child.id }],
       });
       expect(res.json().outcome).toBe('applied');
     };
+    /** Deal events stored, all tenants: what "storing nothing" compares. */
+    const dealEventCount = async () =>
+      Number(
+        (
+          await db
+            .selectFrom('deal_events')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     /** wonEvent without the single endpoint's deal set-up (programId, attributions). */
     const won = (crmDealId: string, amount: string, id = `b-${++seq}`) => {
       const { programId: _program, attributions: _attributions, ...event } = wonEvent(crmDealId, amount);
@@ -434,10 +444,7 @@ describe(`POST /api/v1/deal-events, GET /api/v1/deals/:id, plans and preview ove
 
     it('refuses a bad event, an empty or oversized batch, and a non-admin, storing nothing', async () => {
       await openDeal('batch-4');
-      const before = await db
-        .selectFrom('deal_events')
-        .select((eb) => eb.fn.countAll<string>().as('n'))
-        .executeTakeFirstOrThrow();
+      const before = await dealEventCount();
       const bad = await batch([won('batch-4', '100000'), won('batch-4', '10.5')]);
       expect(bad.statusCode).toBe(400);
       expect(bad.json().error.message).toContain('body.events.1.changes.amount.amount');
@@ -454,11 +461,7 @@ describe(`POST /api/v1/deal-events, GET /api/v1/deals/:id, plans and preview ove
         payload: { events: [won('batch-4', '1')] },
       });
       expect(manager.statusCode).toBe(403);
-      const after = await db
-        .selectFrom('deal_events')
-        .select((eb) => eb.fn.countAll<string>().as('n'))
-        .executeTakeFirstOrThrow();
-      expect(after.n).toBe(before.n);
+      expect(await dealEventCount()).toBe(before);
     });
 
     it('names each event the engine refuses (a commission beyond 2^63 - 1), storing nothing of the batch', async () => {
@@ -484,26 +487,9 @@ describe(`POST /api/v1/deal-events, GET /api/v1/deals/:id, plans and preview ove
       });
       expect(rule.statusCode).toBe(201);
       await openDeal('batch-5');
-      for (const crmDealId of ['absurd-1', 'absurd-2']) {
-        const res = await post({
-          sourceEventId: `open-${crmDealId}`,
-          crmDealId,
-          occurredAt: '2026-03-01T10:00:00Z',
-          type: 'deal.stage_changed',
-          changes: { stage: { id: 'open', category: 'open' } },
-          programId: absurd.id,
-          attributions: [{ partnerId: child.id }],
-        });
-        expect(res.json().outcome).toBe('applied');
-      }
-      const count = async () =>
-        (
-          await db
-            .selectFrom('deal_events')
-            .select((eb) => eb.fn.countAll<string>().as('n'))
-            .executeTakeFirstOrThrow()
-        ).n;
-      const before = await count();
+      await openDeal('absurd-1', absurd.id);
+      await openDeal('absurd-2', absurd.id);
+      const before = await dealEventCount();
       const res = await batch([
         won('batch-5', '100000'),
         won('absurd-1', '1000000000000'),
@@ -521,7 +507,7 @@ describe(`POST /api/v1/deal-events, GET /api/v1/deals/:id, plans and preview ove
       expect(error.message).toMatch(
         /^Nothing was recorded: body\.events\.1 was refused: Invalid ledger transactions?: .*must fit a 64-bit integer of minor units.*; body\.events\.3 was refused: /,
       );
-      expect(await count()).toBe(before);
+      expect(await dealEventCount()).toBe(before);
       // Without them, the same batch records.
       const ok = await batch([won('batch-5', '100000'), won('absurd-2', '1000')]);
       expect(ok.json().results.map((r: { outcome: string }) => r.outcome)).toEqual(['applied', 'applied']);

@@ -7,9 +7,14 @@ import {
   type TestRuntime,
   type TestRuntimeOptions,
 } from '../../helpers/test-runtime.ts';
+import { waitFor } from '../../helpers/wait-for.ts';
 import { type LocalHubspot, startLocalHubspot } from '../../hubspot/local-hubspot.ts';
 import { configureLocalOauth, localOauth } from '../../hubspot/local-hubspot-oauth.ts';
-import { type LocalWebhookSender, localWebhooks } from '../../hubspot/local-hubspot-webhooks.ts';
+import {
+  type LocalWebhookSender,
+  localWebhooks,
+  type WebhookEvent,
+} from '../../hubspot/local-hubspot-webhooks.ts';
 
 export const CLIENT_ID = 'test-client-id';
 export const CLIENT_SECRET = 'test-client-secret-0123456789';
@@ -96,3 +101,32 @@ export async function openHubspotWorld(options: TestRuntimeOptions = {}): Promis
 }
 
 export const oauthMetrics = (world: HubspotWorld) => localOauth(world.hubspot.state).metrics;
+
+/**
+ * Waits until the inbox holds every one of these HubSpot events processed; their outcomes by event
+ * id, as stored (with " (with <id>)" when another event's job recorded them).
+ */
+export function processedOutcomes(
+  world: HubspotWorld,
+  events: WebhookEvent[],
+  timeoutMs = 20_000,
+): Promise<Record<string, string | null>> {
+  return waitFor(
+    'inbox processed',
+    async () => {
+      const rows = await world.runtime.db
+        .selectFrom('inbox')
+        .select(['source_id', 'processed_at', 'outcome'])
+        .where(
+          'source_id',
+          'in',
+          events.map((e) => `${e.portalId}:${e.eventId}`),
+        )
+        .execute();
+      return rows.length === new Set(events.map((e) => e.eventId)).size && rows.every((r) => r.processed_at)
+        ? Object.fromEntries(rows.map((r) => [r.source_id.split(':')[1]!, r.outcome]))
+        : undefined;
+    },
+    { timeoutMs },
+  );
+}

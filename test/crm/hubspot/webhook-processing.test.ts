@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decimalToMinor, toDay } from '../../../src/crm/crm-amount.ts';
-import { waitFor } from '../../helpers/wait-for.ts';
 import type { WebhookEvent } from '../../hubspot/local-hubspot-webhooks.ts';
-import { type HubspotWorld, openHubspotWorld } from './hubspot-world.ts';
+import { type HubspotWorld, openHubspotWorld, processedOutcomes } from './hubspot-world.ts';
 
 const PORTAL = 62515;
 
@@ -27,25 +26,7 @@ describe('HubSpot webhook events become deal events', () => {
       .where('crm_deal_id', '=', crmDealId)
       .executeTakeFirst();
   /** Waits until HubSpot's events for these ids are all processed; returns their outcomes. */
-  const processed = (events: WebhookEvent[]) =>
-    waitFor(
-      'inbox processed',
-      async () => {
-        const rows = await world.runtime.db
-          .selectFrom('inbox')
-          .select(['source_id', 'processed_at', 'outcome'])
-          .where(
-            'source_id',
-            'in',
-            events.map((e) => `${e.portalId}:${e.eventId}`),
-          )
-          .execute();
-        return rows.length === new Set(events.map((e) => e.eventId)).size && rows.every((r) => r.processed_at)
-          ? Object.fromEntries(rows.map((r) => [r.source_id.split(':')[1], r.outcome]))
-          : undefined;
-      },
-      { timeoutMs: 20_000 },
-    );
+  const processed = (events: WebhookEvent[]) => processedOutcomes(world, events);
   const seedDeal = (properties: Record<string, string>, at: Date) =>
     world.hubspot.state.seed(PORTAL, 'deals', { pipeline: 'default', ...properties }, at);
   /**

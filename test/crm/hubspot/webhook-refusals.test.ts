@@ -2,9 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lockOrCreateDeal, setAttributions } from '../../../src/deals/deal.repository.ts';
 import { verifyLedger } from '../../../src/ledger/ledger-verify.ts';
 import { makeRevenueShareProgram } from '../../factories/program.factory.ts';
-import { waitFor } from '../../helpers/wait-for.ts';
 import type { WebhookEvent } from '../../hubspot/local-hubspot-webhooks.ts';
-import { type HubspotWorld, openHubspotWorld } from './hubspot-world.ts';
+import { type HubspotWorld, openHubspotWorld, processedOutcomes } from './hubspot-world.ts';
 
 const PORTAL = 62517;
 const DEALS = 8;
@@ -66,27 +65,11 @@ describe('HubSpot changes the engine refuses', () => {
 
   const change = (objectId: string, propertyName: string, propertyValue: string, occurredAt: number) =>
     world.webhooks.propertyChange(PORTAL, objectId, propertyName, propertyValue, occurredAt);
-  const processed = (events: WebhookEvent[]) =>
-    waitFor(
-      'inbox processed',
-      async () => {
-        const rows = await world.runtime.db
-          .selectFrom('inbox')
-          .select(['source_id', 'processed_at', 'outcome'])
-          .where(
-            'source_id',
-            'in',
-            events.map((e) => `${PORTAL}:${e.eventId}`),
-          )
-          .execute();
-        if (rows.length !== events.length || !rows.every((r) => r.processed_at)) return undefined;
-        return (event: WebhookEvent) =>
-          rows
-            .find((r) => r.source_id === `${PORTAL}:${event.eventId}`)!
-            .outcome!.replace(/ \(with \d+\)$/, '');
-      },
-      { timeoutMs: 30_000 },
-    );
+  /** Waits until these events are processed; their outcomes, whichever job recorded them. */
+  const processed = async (events: WebhookEvent[]) => {
+    const outcomes = await processedOutcomes(world, events, 30_000);
+    return (event: WebhookEvent) => outcomes[String(event.eventId)]!.replace(/ \(with \d+\)$/, '');
+  };
   const linesOf = (dealId: string) =>
     world.runtime.db
       .selectFrom('commission_lines')
