@@ -17,7 +17,7 @@ export interface RefusedResult {
 export type IsolatedResult = RecordResult | RefusedResult;
 
 /** A refusal as a result, logged (with what identifies the event) when a logger is given. */
-export function refused(
+function refused(
   refusal: AppError,
   log: Pick<Logger, 'warn'> | undefined,
   event: Record<string, unknown>,
@@ -29,6 +29,20 @@ export function refused(
 /** The outcome as the inbox and reconcile reports keep it: a refusal with its reason. */
 export function outcomeText(result: IsolatedResult): string {
   return result.outcome === 'refused' ? `refused: ${result.refusal.message}` : result.outcome;
+}
+
+/**
+ * The outcome of recording one event from another system by `work` (which returns its outcome),
+ * in a savepoint: a refusal is rolled back, logged and answered `refused: <reason>`.
+ */
+export async function outcomeUnlessRefused(
+  tx: Tx,
+  work: () => Promise<string>,
+  log: Pick<Logger, 'warn'>,
+  event: Record<string, unknown>,
+): Promise<string> {
+  const attempt = await unlessRefused(tx, work);
+  return 'value' in attempt ? attempt.value : outcomeText(refused(attempt.refusal, log, event));
 }
 
 /**

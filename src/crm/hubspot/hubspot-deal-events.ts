@@ -1,9 +1,12 @@
 import type { Tx } from '../../db/database.ts';
-import { unlessRefused } from '../../db/savepoint.ts';
 import { findDealByCrmId } from '../../deals/deal.repository.ts';
 import type { NormalizedDealEvent } from '../../deals/deal-event.ts';
 import { recordDealEvent } from '../../deals/deal-events.ts';
-import { outcomeText, recordDealEventsIsolated, refused } from '../../deals/record-deal-events-isolated.ts';
+import {
+  outcomeText,
+  outcomeUnlessRefused,
+  recordDealEventsIsolated,
+} from '../../deals/record-deal-events-isolated.ts';
 import { markProcessedWith } from '../../inbox/inbox.repository.ts';
 import type { InboxRow } from '../../inbox/inbox.table.ts';
 import type { InboxProcessor, InboxProcessorContext } from '../../inbox/inbox-processors.ts';
@@ -365,14 +368,12 @@ async function applyEvents(scope: Scope, rows: InboxRow[]): Promise<Map<bigint, 
     outcomes.set(b.row.id, outcomeText(results[i]!));
   });
   for (const item of oneByOne) {
-    const applied = await unlessRefused(scope.tx, () => applyEvent(scope, item.event));
     outcomes.set(
       item.row.id,
-      'value' in applied
-        ? applied.value
-        : outcomeText(
-            refused(applied.refusal, scope.ctx.log, { tenantId: scope.tenantId, inboxId: item.row.id }),
-          ),
+      await outcomeUnlessRefused(scope.tx, () => applyEvent(scope, item.event), scope.ctx.log, {
+        tenantId: scope.tenantId,
+        inboxId: item.row.id,
+      }),
     );
   }
   return outcomes;

@@ -1,9 +1,12 @@
 import type { Tx } from '../../db/database.ts';
-import { unlessRefused } from '../../db/savepoint.ts';
 import { findDealByCrmId } from '../../deals/deal.repository.ts';
 import type { DealChanges, NormalizedDealEvent } from '../../deals/deal-event.ts';
 import { recordDealEvent } from '../../deals/deal-events.ts';
-import { outcomeText, recordDealEventsIsolated, refused } from '../../deals/record-deal-events-isolated.ts';
+import {
+  outcomeText,
+  outcomeUnlessRefused,
+  recordDealEventsIsolated,
+} from '../../deals/record-deal-events-isolated.ts';
 import { lockPendingEvents, markProcessedWith } from '../../inbox/inbox.repository.ts';
 import type { InboxRow } from '../../inbox/inbox.table.ts';
 import type { InboxProcessor, InboxProcessorContext } from '../../inbox/inbox-processors.ts';
@@ -270,11 +273,10 @@ async function applyEvents(scopeOf: () => Scope, rows: InboxRow[]): Promise<Map<
     slot.outcomes[slot.at] = outcomeText(results[i]!);
   });
   for (const { slot, scope, change } of oneByOne) {
-    const applied = await unlessRefused(tx, () => applyChange(scope, change));
-    slot.outcomes[slot.at] =
-      'value' in applied
-        ? applied.value
-        : outcomeText(refused(applied.refusal, ctx.log, { tenantId, crmDealId: change.dealId }));
+    slot.outcomes[slot.at] = await outcomeUnlessRefused(tx, () => applyChange(scope, change), ctx.log, {
+      tenantId,
+      crmDealId: change.dealId,
+    });
   }
 
   const outcomes = new Map<bigint, string>();
